@@ -1,0 +1,179 @@
+"""Command line: index | ask | chat | eval | bench | run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from bot import config as configuration
+from bot.answer import Answer
+from bot.ingest import SeedError
+
+log = logging.getLogger("bot")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="TOML config file (see config.example.toml)")
+    p.add_argument("--seeds", type=Path, help="folder of documents and curated data")
+    p.add_argument("--db", type=Path, help="index file to build or use")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("index", help="build the index (skipped when the seeds are unchanged)")
+    _common(p)
+    p.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    p = sub.add_parser("ask", help="answer one question, or one a line from stdin with '-'")
+    _common(p)
+    p.add_argument("--json", action="store_true", help="one JSON object per question")
+    p.add_argument("question", nargs="+", help="the question, or '-' to read lines from stdin")
+    p = sub.add_parser("chat", help="ask questions in the terminal")
+    _common(p)
+    p = sub.add_parser("eval", help="score a question set (JSONL)")
+    _common(p)
+    p.add_argument("file", type=Path)
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("bench", help="measure build time, latency and memory")
+    _common(p)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--sizes", default="10000,100000", help="synthetic corpus sizes (sentences)")
+    p = sub.add_parser("run", help="run the Telegram bot (polling, or webhook per config)")
+    _common(p)
+    p.add_argument("--webhook", action="store_true", help="webhook mode whatever the config says")
+    return parser
+
+
+def _engine(cfg: configuration.Config):  # noqa: ANN202 - import kept lazy for fast --help
+    from bot import index
+    from bot.search import Engine
+
+    status = index.ensure(cfg.seeds, cfg.db)
+    if status.warning:
+        print(f"warning: {status.warning}", file=sys.stderr)
+    return Engine(cfg.db, cfg.matching)
+
+
+def format_answer(answer: Answer, engine) -> str:  # noqa: ANN001
+    """Plain-text answer for the terminal."""
+    out = []
+    if not answer.answered:
+        out.append("The article does not answer that.")
+        if answer.suggestions:
+            out.append("Closest questions it does answer:")
+            out += [f"  - {s.question}" for s in answer.suggestions]
+        return "\n".join(out)
+    if answer.faq:
+        out += [answer.faq.answer, ""]
+    for e in answer.excerpts[:3]:
+        doc = engine.documents.get(e.document)
+        title = doc.title if doc else e.document
+        out.append(f"  “{e.text}”")
+        out.append(f"     — {title}, paragraph {e.paragraph}")
+    out.append(f"(confidence {answer.confidence:.2f})")
+    return "\n".join(out)
+
+
+def cmd_index(args: argparse.Namespace, cfg: configuration.Config) -> int:
+    from bot import index
+
+    status = index.ensure(cfg.seeds, cfg.db, force=args.force)
+    if status.warning:
+        print(f"warning: {status.warning}", file=sys.stderr)
+        return 1
+    print(f"{'built' if status.built else 'up to date'}: {status.path}")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace, cfg: configuration.Config) -> int:
+    engine = _engine(cfg)
+    if args.question == ["-"]:
+        from bot.search import iter_questions
+
+        questions = iter_questions(sys.stdin)
+    else:
+        questions = iter([" ".join(args.question)])
+    for q in questions:
+        answer = engine.ask(q)
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+        else:
+            print(format_answer(answer, engine), flush=True)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, cfg: configuration.Config) -> int:
+    engine = _engine(cfg)
+    titles = ", ".join(d.title for d in engine.documents.values())
+    print(f"Ask about: {titles}\n(empty line or Ctrl-D to quit)")
+    while True:
+        try:
+            q = input("? ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not q.strip():
+            return 0
+        print(format_answer(engine.ask(q), engine), "\n")
+
+
+def cmd_eval(args: argparse.Namespace, cfg: configuration.Config) -> int:
+    from bot.evaluate import evaluate, format_report, load_cases
+
+    engine = _engine(cfg)
+    try:
+        cases = load_cases(args.file)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    report = evaluate(engine, cases)
+    print(json.dumps(report.to_json(), indent=2) if args.json else format_report(report))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace, cfg: configuration.Config) -> int:
+    from bot.bench import run_bench
+
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    return run_bench(cfg, sizes, as_json=args.json)
+
+
+def cmd_run(args: argparse.Namespace, cfg: configuration.Config) -> int:
+    from bot.telegram.app import run
+
+    return run(cfg, webhook=args.webhook)
+
+
+COMMANDS = {
+    "index": cmd_index,
+    "ask": cmd_ask,
+    "chat": cmd_chat,
+    "eval": cmd_eval,
+    "bench": cmd_bench,
+    "run": cmd_run,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        cfg = configuration.load(args.config, seeds=args.seeds, db=args.db)
+        logging.basicConfig(
+            level=cfg.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        return COMMANDS[args.command](args, cfg)
+    except configuration.ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SeedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

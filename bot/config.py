@@ -1,0 +1,143 @@
+"""TOML config + environment -> one frozen Config. Every validation message is made here."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.search import Settings
+
+DEFAULT_SEEDS = Path("seeds")
+DEFAULT_DB = Path("data/index.sqlite3")
+TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{30,60}$")
+SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+class ConfigError(Exception):
+    """A bad config: told in one line, exit code 2."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    seeds: Path = DEFAULT_SEEDS
+    db: Path = DEFAULT_DB
+    token: str = field(default="", repr=False)
+    base_url: str = "https://api.telegram.org/bot"
+    mode: str = "polling"
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_path: str = "telegram"
+    webhook_url: str = ""
+    webhook_secret: str = field(default="", repr=False)
+    admins: tuple[int, ...] = ()
+    log_level: str = "INFO"
+    log_db: Path = Path("data/questions.sqlite3")
+    store_questions: bool = True
+    matching: Settings = field(default_factory=Settings)
+    source: Path | None = None
+
+
+_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "index": {"seeds": str, "db": str},
+    "telegram": {"token": str, "base_url": str, "mode": str, "admins": list},
+    "webhook": {"listen": str, "port": int, "path": str, "url": str, "secret_token": str},
+    "matching": {
+        "threshold": (int, float),
+        "faq_threshold": (int, float),
+        "margin": (int, float),
+        "candidate_cap": int,
+    },
+    "log": {"level": str, "path": str, "store_questions": bool},
+}
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"config {path} is not valid TOML: {exc}") from exc
+    for section, value in data.items():
+        if section not in _SCHEMA or not isinstance(value, dict):
+            raise ConfigError(f"config {path}: unknown section [{section}]")
+        for key, v in value.items():
+            want = _SCHEMA[section].get(key)
+            if want is None:
+                raise ConfigError(f"config {path}: unknown key {section}.{key}")
+            if not isinstance(v, want) or (want is int and isinstance(v, bool)):
+                raise ConfigError(f"config {path}: {section}.{key} has the wrong type")
+    return data
+
+
+def load(
+    path: Path | None = None, seeds: Path | None = None, db: Path | None = None
+) -> Config:
+    """Config from a file (relative paths resolved against it), then command-line overrides."""
+    data: dict[str, Any] = _read(path) if path else {}
+    base = path.resolve().parent if path else Path.cwd()
+
+    def rel(value: str | None, default: Path) -> Path:
+        p = Path(value) if value else default
+        return p if p.is_absolute() else (base / p if value else p)
+
+    idx, tg = data.get("index", {}), data.get("telegram", {})
+    wh, mt, lg = data.get("webhook", {}), data.get("matching", {}), data.get("log", {})
+    mode = tg.get("mode", "polling")
+    if mode not in ("polling", "webhook"):
+        raise ConfigError(f"telegram.mode must be 'polling' or 'webhook', not {mode!r}")
+    port = wh.get("port", 8443)
+    if not 0 < port < 65536:
+        raise ConfigError(f"webhook.port must be 1-65535, not {port}")
+    secret = wh.get("secret_token", "")
+    if secret and not SECRET_RE.match(secret):
+        raise ConfigError("webhook.secret_token must be 1-256 characters of A-Z a-z 0-9 _ -")
+    admins = tg.get("admins", [])
+    if not all(isinstance(a, int) and not isinstance(a, bool) for a in admins):
+        raise ConfigError("telegram.admins must be a list of numeric user ids")
+    level = lg.get("level", "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"log.level must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
+    defaults = Settings()
+    matching = Settings(
+        threshold=float(mt.get("threshold", defaults.threshold)),
+        faq_threshold=float(mt.get("faq_threshold", defaults.faq_threshold)),
+        margin=float(mt.get("margin", defaults.margin)),
+        candidate_cap=int(mt.get("candidate_cap", defaults.candidate_cap)),
+    )
+    for name in ("threshold", "faq_threshold", "margin"):
+        if not 0.0 <= getattr(matching, name) <= 1.0:
+            raise ConfigError(f"matching.{name} must be between 0 and 1")
+    return Config(
+        seeds=seeds or rel(idx.get("seeds"), DEFAULT_SEEDS),
+        db=db or rel(idx.get("db"), DEFAULT_DB),
+        token=os.environ.get("BOT_TOKEN", "").strip() or tg.get("token", ""),
+        base_url=tg.get("base_url", Config.base_url),
+        mode=mode,
+        webhook_listen=wh.get("listen", "127.0.0.1"),
+        webhook_port=port,
+        webhook_path=wh.get("path", "telegram").strip("/"),
+        webhook_url=wh.get("url", ""),
+        webhook_secret=secret,
+        admins=tuple(admins),
+        log_level=level,
+        log_db=rel(lg.get("path"), Path("data/questions.sqlite3")),
+        store_questions=lg.get("store_questions", True),
+        matching=matching,
+        source=path,
+    )
+
+
+def check_token(token: str) -> str:
+    """The token, or a ConfigError that never repeats it."""
+    if not token:
+        raise ConfigError("no Telegram token: set BOT_TOKEN or [telegram] token in the config")
+    if not TOKEN_RE.match(token):
+        raise ConfigError("the Telegram token is malformed (expected digits:letters from BotFather)")
+    return token

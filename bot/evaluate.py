@@ -1,0 +1,149 @@
+"""Score a question set (the format of shared/eval/dev-questions.jsonl) against the engine."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.answer import Answer
+from bot.search import Engine
+from bot.text import normalise
+
+
+@dataclass(slots=True)
+class Case:
+    id: str
+    q: str
+    gold: list[str]
+    kind: str
+
+
+@dataclass(slots=True)
+class Result:
+    case: Case
+    answer: Answer
+    rank: int | None  # 1-based rank of the first right excerpt, None when none is right
+
+
+@dataclass(slots=True)
+class Report:
+    results: list[Result] = field(default_factory=list)
+
+    def _in(self, kind: str | None = None) -> list[Result]:
+        return [r for r in self.results if r.case.gold and (kind is None or r.case.kind == kind)]
+
+    def _oos(self, kind: str | None = None) -> list[Result]:
+        return [r for r in self.results if not r.case.gold and (kind is None or r.case.kind == kind)]
+
+    def figures(self, kind: str | None = None) -> dict[str, Any]:
+        ins, oos = self._in(kind), self._oos(kind)
+        n = len(ins)
+
+        def share(k: int) -> float:
+            return sum(1 for r in ins if r.rank and r.rank <= k) / n if n else 0.0
+
+        return {
+            "questions": len(ins) + len(oos),
+            "in_scope": n,
+            "top1": round(share(1), 4),
+            "top3": round(share(3), 4),
+            "mrr": round(sum(1 / r.rank for r in ins if r.rank) / n, 4) if n else 0.0,
+            "in_scope_refused": round(sum(1 for r in ins if not r.answer.answered) / n, 4)
+            if n
+            else 0.0,
+            "out_of_scope": len(oos),
+            "oos_refused": round(sum(1 for r in oos if not r.answer.answered) / len(oos), 4)
+            if oos
+            else None,
+        }
+
+    def misses(self) -> list[Result]:
+        return [
+            r
+            for r in self.results
+            if (r.case.gold and r.rank != 1) or (not r.case.gold and r.answer.answered)
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        kinds = sorted({r.case.kind for r in self.results})
+        return {
+            "overall": self.figures(),
+            "kinds": {k: self.figures(k) for k in kinds},
+            "misses": [
+                {
+                    "id": r.case.id,
+                    "kind": r.case.kind,
+                    "q": r.case.q,
+                    "rank": r.rank,
+                    "answered": r.answer.answered,
+                    "confidence": round(r.answer.confidence, 3),
+                    "returned": [e.text for e in r.answer.excerpts[:3]],
+                }
+                for r in self.misses()
+            ],
+        }
+
+
+def load_cases(path: Path) -> list[Case]:
+    cases = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+            cases.append(Case(str(d["id"]), d["q"], list(d["gold"]), d.get("kind", "")))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}:{n}: not a question record ({exc})") from exc
+    return cases
+
+
+def rank_of(answer: Answer, gold: list[str]) -> int | None:
+    golds = [normalise(g) for g in gold]
+    if not answer.answered:
+        return None
+    for i, e in enumerate(answer.excerpts, start=1):
+        text = normalise(e.text)
+        if any(g in text for g in golds):
+            return i
+    return None
+
+
+def evaluate(engine: Engine, cases: list[Case]) -> Report:
+    report = Report()
+    for case in cases:
+        answer = engine.ask(case.q)
+        report.results.append(Result(case, answer, rank_of(answer, case.gold)))
+    return report
+
+
+def format_report(report: Report) -> str:
+    o = report.figures()
+    lines = [
+        f"questions {o['questions']}  in scope {o['in_scope']}  out of scope {o['out_of_scope']}",
+        f"top-1 {o['top1']:.3f}  top-3 {o['top3']:.3f}  MRR {o['mrr']:.3f}  "
+        f"in-scope refused {o['in_scope_refused']:.3f}  "
+        f"out-of-scope refused {o['oos_refused'] if o['oos_refused'] is not None else '-'}",
+        "",
+        f"{'kind':<11}{'n':>4}{'top-1':>8}{'top-3':>8}{'MRR':>8}{'refused':>9}",
+    ]
+    for kind in sorted({r.case.kind for r in report.results}):
+        f = report.figures(kind)
+        if f["in_scope"]:
+            lines.append(
+                f"{kind:<11}{f['in_scope']:>4}{f['top1']:>8.3f}{f['top3']:>8.3f}"
+                f"{f['mrr']:>8.3f}{f['in_scope_refused']:>9.3f}"
+            )
+        else:
+            lines.append(f"{kind:<11}{f['out_of_scope']:>4}{'':>24}{f['oos_refused']:>9.3f}")
+    misses = report.misses()
+    lines += ["", f"misses: {len(misses)}"]
+    for r in misses:
+        what = "refused" if not r.answer.answered else f"rank {r.rank or '-'}"
+        lines.append(f"- {r.case.id} [{r.case.kind}] {r.case.q!r}: {what} "
+                     f"(confidence {r.answer.confidence:.2f})")
+        for e in r.answer.excerpts[:3]:
+            lines.append(f"    ¶{e.paragraph}.{e.sentence} {e.text[:110]}")
+    return "\n".join(lines)
