@@ -30,6 +30,11 @@ MAX_EXCERPTS = 5
 MAX_MORE = 20
 
 
+Key = int | str  # int: known to the index; str: a word only the question has
+
+SYNONYM_MATCH = 0.85  # share of a concept's weight earned through a synonym, not its own words
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     threshold: float = 0.5  # confidence below this: "not in the document"
@@ -40,7 +45,8 @@ class Settings:
 
 @dataclass(frozen=True, slots=True)
 class Concept:
-    keys: frozenset[int]
+    keys: frozenset[Key]  # the concept matches any text holding one of these
+    exact: Key  # the words as written: a match on it beats a match through a synonym
     start: int  # span in the text it came from
     end: int
     words: tuple[str, ...]
@@ -53,7 +59,12 @@ class _Sentence:
     paragraph: int
     sentence: int
     text: str
-    keys: frozenset[int]
+    keys: frozenset[Key]
+    weight: float = 0.0  # idf mass of all its concepts
+
+
+# A FAQ phrasing, prepared: concepts, their keys, their weights, its question types.
+_Text = tuple[list["Concept"], frozenset[Key], list[float], frozenset[str], str]
 
 
 @dataclass(slots=True)
@@ -61,7 +72,7 @@ class _Faq:
     id: str
     question: str
     answer: str
-    texts: list[list[Concept]]
+    texts: list[_Text]
     cites: list[int]  # sentence ids, best first
 
 
@@ -75,29 +86,41 @@ class DocumentInfo:
     sentences: int
 
 
-# Question-type cues: what kind of words an answer to this question holds.
+# Question types, and what an answer to each must hold. A "how many" question answered by a
+# sentence without a number is most likely a question the document does not answer.
 _NUMBER_WORDS = (
-    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|"
-    r"thousand|million|dozens?|several|multiple|many"
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"hundred|thousand|million|dozens?|several|multiple"
 )
-_CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
-    (
-        re.compile(r"\bhow (many|much)\b|\bnumber of\b|\bhow (long|far|close)\b|\bdistance\b"),
-        re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.I),
-    ),
-    (
-        re.compile(r"\bwhen\b|\bwhat (time|day|date)\b"),
-        re.compile(
-            r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|night|morning|"
-            r"evening|today|yesterday|recently|hours?|days?|weeks?|years?|\d+ ?(am|pm))\b",
-            re.I,
-        ),
-    ),
-    (
-        re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\bwhich (group|person|country|side)\b"),
-        re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][a-z]+"),
-    ),
+_TIME_WORDS = (
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|night|morning|evening|"
+    r"afternoon|today|yesterday|tomorrow|recently|hours?|days?|weeks?|months?|years?|"
+    r"january|february|march|april|may|june|july|august|september|october|november|december"
+)
+QTYPES: list[tuple[str, re.Pattern[str]]] = [
+    ("quantity", re.compile(r"\bhow (many|much)\b|\bnumber of\b|\bhow (old|big|large)\b")),
+    ("duration", re.compile(r"\bhow long\b")),
+    ("distance", re.compile(r"\bhow (far|close|near)\b|\bdistance\b")),
+    ("time", re.compile(r"\bwhen\b|\bwhat (time|day|date|year)\b|\bwhich (day|year)\b")),
+    ("person", re.compile(r"\bwho(m|se|s)?\b")),
+    ("place", re.compile(r"\bwhere\b|\bwheres\b|\bwhich (city|town|country|place)\b")),
+    ("reason", re.compile(r"\bwhy\b|\bwhat for\b")),
 ]
+SPECIFIC = {"quantity", "duration", "distance", "time", "person", "place", "reason"}
+_ANSWER_HOLDS: dict[str, re.Pattern[str]] = {
+    "quantity": re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.I),
+    "duration": re.compile(rf"\b({_NUMBER_WORDS}|\d+) ({_TIME_WORDS})\b|\bsince\b", re.I),
+    "distance": re.compile(r"\d+ ?(km|kilomet\w+|miles?|metres?|meters?)\b", re.I),
+    "time": re.compile(rf"\b({_TIME_WORDS})\b|\b\d+ ?(am|pm)\b|\b(1[89]|20)\d\d\b", re.I),
+}
+_HOW_WORDS = frozenset("many much far long close near often soon".split())
+CUE_MISS = 0.5  # a sentence lacking what the question type needs keeps this share of its score
+
+
+def question_types(norm: str) -> frozenset[str]:
+    """The type the question opens with: in "where was he when ..." the "when" is not asked."""
+    found = [(m.start(), name) for name, pattern in QTYPES if (m := pattern.search(norm))]
+    return frozenset({min(found)[1]}) if found else frozenset()
 
 
 class Engine:
@@ -116,15 +139,18 @@ class Engine:
     # ---------------------------------------------------------------- loading
     def _load(self, db: sqlite_utils.Database) -> None:
         self._key_ids: dict[str, int] = {}
-        self._phrases: dict[tuple[str, ...], tuple[frozenset[int], bool]] = {}
+        self._phrases: dict[tuple[str, ...], tuple[frozenset[Key], bool]] = {}
         self._max_phrase = 1
         groups: dict[int, list[str]] = defaultdict(list)
         kinds: dict[int, str] = {}
         for row in db.query("select grp, kind, term from aliases order by grp, rank"):
             groups[row["grp"]].append(row["term"])
             kinds[row["grp"]] = row["kind"]
+        self._alias_keys: set[Key] = set()
         for grp, terms in groups.items():
             key = self._key(f"{kinds[grp]}:{grp}")
+            if kinds[grp] == "alias":
+                self._alias_keys.add(key)
             for term in terms:
                 self._add_phrase(term, key)
 
@@ -161,14 +187,21 @@ class Engine:
                 for w in c.words:
                     vocab_count[w] += 1
         self._n = max(1, len(self.sentences))
-        self._max_idf = math.log(1 + (self._n + 0.5) / 0.5)
+        for sent in self.sentences.values():
+            sent.weight = sum(self._idf_df(len(self._postings[k])) for k in sent.keys)
 
         cites: dict[str, list[int]] = defaultdict(list)
         for r in db.query("select faq, sentence_id from faq_cites order by faq, rank"):
             cites[r["faq"]].append(r["sentence_id"])
-        texts: dict[str, list[list[Concept]]] = defaultdict(list)
+        texts: dict[str, list[_Text]] = defaultdict(list)
         for r in db.query("select faq, text from faq_phrasings order by rowid"):
-            texts[r["faq"]].append(self.concepts(r["text"]))
+            cs = self.concepts(r["text"])
+            if cs:
+                norm = normalise(r["text"])
+                texts[r["faq"]].append(
+                    (cs, frozenset(k for c in cs for k in c.keys), [self._idf(c) for c in cs],
+                     question_types(norm), norm)
+                )
             for w in r["text"] and self._content_words(r["text"]):
                 vocab_count[w] += 1
         self.faq: dict[str, _Faq] = {
@@ -180,76 +213,94 @@ class Engine:
                 vocab_count[w] += 1
         self._vocab = [w for w in vocab_count if w not in STOPWORDS and not w.isdigit()]
         self._vocab_set = set(self._vocab)
+        # Misspelt question words ("wher", "whta") mend to stopwords and then drop out.
+        self._targets = self._vocab + sorted(w for w in STOPWORDS if len(w) >= 3)
         self._vocab_count = dict(vocab_count)
 
     def _key(self, name: str) -> int:
         return self._key_ids.setdefault(name, len(self._key_ids))
 
+    def _lookup(self, name: str, grow: bool) -> Key:
+        """Key of a name; a question's unknown word stays a string so the table never grows."""
+        return self._key(name) if grow else self._key_ids.get(name, name)
+
     def _add_phrase(self, term: str, key: int) -> None:
         ws = tuple(w for w, *_ in tokens(term))
         if not ws:
             return
+        st = tuple(stem(w) for w in ws)
         upper = len(ws) == 1 and ws[0] in STOPWORDS  # "US" must not match "us"
-        old = self._phrases.get(ws)
+        old = self._phrases.get(st)
         keys = (old[0] if old else frozenset()) | {key}
-        self._phrases[ws] = (keys, upper)
+        self._phrases[st] = (keys, upper)
         if ws[0] == "the" and len(ws) > 2:  # "the world body" also as "world body"
-            self._phrases.setdefault(ws[1:], (keys, False))
-        self._max_phrase = max(self._max_phrase, len(ws))
+            self._phrases.setdefault(st[1:], (keys, False))
+        self._max_phrase = max(self._max_phrase, len(st))
 
     # ------------------------------------------------------------- analysis
     @staticmethod
     def _content_words(text: str) -> list[str]:
         return [w for w, *_ in tokens(text) if w not in STOPWORDS]
 
-    def concepts(self, text: str, correct: bool = False) -> list[Concept]:
-        """The concepts of a text; with correct=True misspelt words are mended first."""
+    def concepts(self, text: str, query: bool = False) -> list[Concept]:
+        """The concepts of a text. A query has its misspelt words mended first."""
         toks = tokens(text)
-        if correct:
+        # "how many", "how far": the second word belongs to the question type, not the topic.
+        toks = [t for i, t in enumerate(toks) if not (i and toks[i - 1][0] == "how"
+                                                      and t[0] in _HOW_WORDS)]
+        if query:
             toks = [(self._correct(w), s, e, up) for w, s, e, up in toks]
+        st = [stem(t[0]) for t in toks]
         out: list[Concept] = []
         i = 0
         while i < len(toks):
             for n in range(min(self._max_phrase, len(toks) - i), 0, -1):
-                ws = tuple(t[0] for t in toks[i : i + n])
-                hit = self._phrases.get(ws)
+                hit = self._phrases.get(tuple(st[i : i + n]))
                 if hit is None:
                     continue
                 keys, needs_upper = hit
                 if needs_upper and not toks[i][3] and not (i > 0 and toks[i - 1][0] == "the"):
                     continue
-                out.append(Concept(keys, toks[i][1], toks[i + n - 1][2], ws))
+                if n == 1 and toks[i][0] in STOPWORDS and not needs_upper:
+                    continue
+                names = keys & self._alias_keys
+                exact: Key = (
+                    min(names) if names else self._lookup("p:" + " ".join(st[i : i + n]), not query)
+                )
+                ws = tuple(t[0] for t in toks[i : i + n])
+                out.append(Concept(keys | {exact}, exact, toks[i][1], toks[i + n - 1][2], ws))
                 i += n
                 break
             else:
                 w, s, e, _ = toks[i]
                 if w not in STOPWORDS and (len(w) > 1 or w.isdigit()):
-                    out.append(Concept(frozenset({self._key("w:" + stem(w))}), s, e, (w,)))
+                    k = self._lookup("p:" + st[i], not query)
+                    out.append(Concept(frozenset({k}), k, s, e, (w,)))
                 i += 1
         return out
 
     @lru_cache(maxsize=8192)  # noqa: B019 - the engine lives as long as the process
     def _correct(self, word: str) -> str:
         """Mend a misspelt word against the index vocabulary; real English words stay."""
-        if (
-            len(word) < 4
-            or word in STOPWORDS
-            or word in self._vocab_set
-            or not word.isalpha()
-            or is_english(word)
-        ):
+        if len(word) < 4 or word in self._vocab_set or word in STOPWORDS or not word.isalpha():
             return word
-        cutoff = 85 if len(word) == 4 else 80 if len(word) <= 6 else 78
-        best = process.extract(word, self._vocab, scorer=fuzz.ratio, score_cutoff=cutoff, limit=5)
+        english = english_level(word)
+        if english == 2:
+            return word
+        # A word that is English only by its stem ("runing" -> "rune") needs a near-certain match.
+        cutoff = 90 if english == 1 else 85 if len(word) == 4 else 80 if len(word) <= 6 else 78
+        best = process.extract(word, self._targets, scorer=fuzz.ratio, score_cutoff=cutoff, limit=5)
         if not best:
             return word
         top = max(best, key=lambda m: (m[1], self._vocab_count.get(m[0], 0)))
         return top[0]
 
     def _idf(self, concept: Concept) -> float:
-        df = self._df(concept.keys)
-        if df == 0:
-            return self._max_idf
+        return self._idf_df(self._df(concept.keys))
+
+    def _idf_df(self, df: int) -> float:
+        if df == 0:  # unknown to the documents: as telling as the rarest word they have
+            df = 1
         return math.log(1 + (self._n - df + 0.5) / (df + 0.5))
 
     def _df(self, keys: frozenset[int]) -> int:
@@ -261,57 +312,87 @@ class Engine:
         return len(seen)
 
     # ------------------------------------------------------------- scoring
+    def _match(self, c: Concept, keys: frozenset[Key]) -> float:
+        if c.exact in keys:
+            return 1.0
+        return SYNONYM_MATCH if c.keys & keys else 0.0
+
     def _score_sentences(
-        self, query: list[Concept], weights: list[float], cue: re.Pattern[str] | None
+        self, query: list[Concept], weights: list[float], qtypes: frozenset[str]
     ) -> dict[int, float]:
+        """Weighted coverage of the question by each candidate sentence."""
         total = sum(weights) or 1.0
         acc: dict[int, float] = defaultdict(float)
-        common: list[tuple[frozenset[int], float]] = []
+        common: list[tuple[Concept, float]] = []
         cap = self.settings.candidate_cap
         for c, w in zip(query, weights, strict=True):
-            ids: set[int] = set()
-            for k in c.keys:
-                ids.update(self._postings.get(k, ()))
-            if len(ids) > cap:
-                common.append((c.keys, w))
+            exact = set(self._postings.get(c.exact, ()))
+            other: set[int] = set()
+            for k in c.keys - {c.exact}:
+                other.update(self._postings.get(k, ()))
+            other -= exact
+            if len(exact) + len(other) > cap:
+                common.append((c, w))
                 continue
-            for sid in ids:
+            for sid in exact:
                 acc[sid] += w
+            for sid in other:
+                acc[sid] += w * SYNONYM_MATCH
         if not acc and common:  # only common words: gather from the rarest of them
-            keys, w = min(common, key=lambda kw: self._df(kw[0]))
-            common.remove((keys, w))
-            for k in keys:
+            c, w = min(common, key=lambda cw: self._df(cw[0].keys))
+            common.remove((c, w))
+            for k in c.keys:
                 for sid in self._postings.get(k, ())[:cap]:
-                    acc[sid] = w
-        for keys, w in common:
+                    acc[sid] = max(acc.get(sid, 0.0), w * self._match(c, self.sentences[sid].keys))
+        for c, w in common:
             for sid in acc:
-                if keys & self.sentences[sid].keys:
-                    acc[sid] += w
-        scores = {}
-        for sid, covered in acc.items():
-            s = covered / total
-            if cue is not None and cue.search(self.sentences[sid].text):
-                s += 0.04
-            scores[sid] = s
-        return scores
+                acc[sid] += w * self._match(c, self.sentences[sid].keys)
+        # A sentence that says little besides what was asked is the sharper answer.
+        return {
+            sid: self._cue(covered / total, sid, qtypes)
+            + 0.02 * covered / (covered + self.sentences[sid].weight)
+            for sid, covered in acc.items()
+        }
 
-    def _score_faq(self, query: list[Concept], weights: list[float]) -> list[tuple[float, str]]:
+    def _cue(self, score: float, sid: int, qtypes: frozenset[str]) -> float:
+        for t in qtypes:
+            holds = _ANSWER_HOLDS.get(t)
+            if holds is not None and not holds.search(self.sentences[sid].text):
+                return score * CUE_MISS
+        return score
+
+    def _score_faq(
+        self, query: list[Concept], weights: list[float], qtypes: frozenset[str], norm: str
+    ) -> list[tuple[float, str]]:
+        """Best phrasing per entry: how much of the question it covers, and of it the question.
+
+        The whole-string rapidfuzz ratio only breaks near-ties between entries.
+        """
         total = sum(weights) or 1.0
-        qkeys = [c.keys for c in query]
+        all_q = frozenset(k for c in query for k in c.keys)
         out = []
         for entry in self.faq.values():
             best = 0.0
-            for text in entry.texts:
-                if not text:
-                    continue
-                tkeys = frozenset(k for c in text for k in c.keys)
-                q_cov = sum(w for k, w in zip(qkeys, weights, strict=True) if k & tkeys) / total
+            for text, tkeys, tw, ttypes, tnorm in entry.texts:
+                q_cov = sum(w * self._match(c, tkeys) for c, w in zip(query, weights, strict=True))
                 if q_cov == 0:
                     continue
-                all_q = frozenset(k for ks in qkeys for k in ks)
-                tw = [self._idf(c) for c in text]
-                t_cov = sum(w for c, w in zip(text, tw, strict=True) if c.keys & all_q) / sum(tw)
-                best = max(best, 0.6 * q_cov + 0.4 * t_cov)
+                t_cov = sum(w * self._match(c, all_q) for c, w in zip(text, tw, strict=True))
+                import os
+                if os.environ.get("FAQV") == "1":
+                    score = (q_cov / total) * (0.7 + 0.3 * t_cov / (sum(tw) or 1.0))
+                elif os.environ.get("FAQV") == "2":
+                    a, b = q_cov / total, t_cov / (sum(tw) or 1.0)
+                    score = 2 * a * b / (a + b)
+                else:
+                    score = 0.6 * q_cov / total + 0.4 * t_cov / (sum(tw) or 1.0)
+                qs, ts = qtypes & SPECIFIC, ttypes & SPECIFIC
+                if qs and ts:
+                    score += 0.04 if qs & ts else -0.1
+                elif qs and not ts and qs & {"quantity", "duration", "distance", "time"}:
+                    score -= 0.05
+                score += 0.04 * fuzz.token_sort_ratio(norm, tnorm) / 100
+                best = max(best, score)
             if best > 0:
                 out.append((best, entry.id))
         out.sort(reverse=True)
@@ -320,26 +401,27 @@ class Engine:
     # -------------------------------------------------------------- answer
     def ask(self, question: str) -> Answer:
         text = question[:MAX_QUERY_CHARS]
-        query = self.concepts(text, correct=True)
+        query = self.concepts(text, query=True)
         if not query:
             return Answer(query=question, answered=False, confidence=0.0,
                           suggestions=self._suggest([]))
         weights = [self._idf(c) for c in query]
         norm = normalise(text)
-        cue = next((ans for q, ans in _CUES if q.search(norm)), None)
-        direct = self._score_sentences(query, weights, cue)
-        faqs = self._score_faq(query, weights)
+        qtypes = question_types(norm)
+        direct = self._score_sentences(query, weights, qtypes)
+        faqs = self._score_faq(query, weights, qtypes, norm)
 
         final: dict[int, float] = dict(direct)
         lead: str | None = None
+        for score, fid in faqs[:3]:
+            for rank, sid in enumerate(self.faq[fid].cites):
+                derived = self._cue(score - 0.01 * rank, sid, qtypes)
+                if derived > final.get(sid, 0.0):
+                    final[sid] = derived
+        best_direct = max(direct.values(), default=0.0)
         if faqs:
-            for score, fid in faqs[:3]:
-                for rank, sid in enumerate(self.faq[fid].cites):
-                    derived = score - 0.01 * rank
-                    if derived > final.get(sid, 0.0):
-                        final[sid] = derived
             top_faq, top_id = faqs[0]
-            best_direct = max(direct.values(), default=0.0)
+            top_faq = self._cue(top_faq, self.faq[top_id].cites[0], qtypes)
             if top_faq >= self.settings.faq_threshold and top_faq >= best_direct - 0.05:
                 lead = top_id
         ranked = sorted(final, key=lambda sid: (-final[sid], sid))
@@ -349,13 +431,10 @@ class Engine:
         if not ranked:
             return Answer(query=question, answered=False, confidence=0.0,
                           suggestions=self._suggest(faqs))
-        top = final[ranked[0]] if not lead else max(faqs[0][0], final[ranked[0]])
+        top = final[ranked[0]]
         group = set(self.faq[lead].cites) if lead else {ranked[0]}
         runner = next((final[s] for s in ranked if s not in group), 0.0)
-        if lead and len(faqs) > 1:
-            runner = max(min(runner, faqs[1][0]), 0.0) if faqs[1][0] < top else faqs[1][0]
-        margin = top - runner
-        penalty = max(0.0, self.settings.margin - margin) * 0.5
+        penalty = max(0.0, self.settings.margin - (top - runner)) * 0.5
         confidence = max(0.0, min(1.0, top - penalty))
         if confidence < self.settings.threshold:
             return Answer(query=question, answered=False, confidence=confidence,
@@ -405,22 +484,24 @@ class Engine:
 
 
 @lru_cache(maxsize=1)
-def _english_stems() -> frozenset[str]:
+def _english_words() -> tuple[frozenset[str], frozenset[str]]:
     from english_words import get_english_words_set
 
     words = get_english_words_set(["gcide"], lower=True, alpha=True)
-    return frozenset(stems(list(words))) | frozenset(words)
+    return frozenset(words), frozenset(stems(list(words)))
 
 
-def is_english(word: str) -> bool:
-    """A dictionary word (in any inflection): a real word we must not 'correct' into another."""
-    stems = _english_stems()
-    return word in stems or stem(word) in stems
+def english_level(word: str) -> int:
+    """2: a dictionary word; 1: its stem is one (maybe an inflection, maybe a typo); 0: neither."""
+    words, stem_set = _english_words()
+    if word in words:
+        return 2
+    return 1 if stem(word) in stem_set else 0
 
 
 def warm_up() -> None:
     """Load the dictionary now rather than on the first misspelt question."""
-    _english_stems()
+    _english_words()
 
 
 def iter_questions(lines: Iterable[str]) -> Iterable[str]:
