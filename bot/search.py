@@ -10,6 +10,7 @@ between answering and refusing is the best score less a penalty when the runner-
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import sqlite3
@@ -28,6 +29,7 @@ from bot.text import STOPWORDS, normalise, stem, stems, tokens
 MAX_QUERY_CHARS = 1000  # longer messages are judged on their start; nobody asks in an essay
 MAX_EXCERPTS = 5
 MAX_MORE = 20
+SHORTLIST = 300  # candidates kept for the finer scoring
 
 
 Key = int | str  # int: known to the index; str: a word only the question has
@@ -40,7 +42,7 @@ class Settings:
     threshold: float = 0.5  # confidence below this: "not in the document"
     faq_threshold: float = 0.55  # a FAQ entry must score this to lead the answer
     margin: float = 0.12  # a runner-up closer than this lowers the confidence
-    candidate_cap: int = 3000  # postings longer than this only confirm, never gather
+    candidate_cap: int = 2000  # postings longer than this only confirm, never gather
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +65,17 @@ class _Sentence:
     weight: float = 0.0  # idf mass of all its concepts
 
 
-# A FAQ phrasing, prepared: concepts, their keys, their weights, its question types.
-_Text = tuple[list["Concept"], frozenset[Key], list[float], frozenset[str], str]
+@dataclass(frozen=True, slots=True)
+class _Phrasing:
+    """A FAQ question or phrasing, analysed once at load."""
+
+    faq: str
+    concepts: list[Concept]
+    keys: frozenset[Key]
+    weights: list[float]
+    weight: float
+    qtypes: frozenset[str]
+    norm: str
 
 
 @dataclass(slots=True)
@@ -72,7 +83,6 @@ class _Faq:
     id: str
     question: str
     answer: str
-    texts: list[_Text]
     cites: list[int]  # sentence ids, best first
 
 
@@ -193,19 +203,24 @@ class Engine:
         cites: dict[str, list[int]] = defaultdict(list)
         for r in db.query("select faq, sentence_id from faq_cites order by faq, rank"):
             cites[r["faq"]].append(r["sentence_id"])
-        texts: dict[str, list[_Text]] = defaultdict(list)
+        self._phrasings: list[_Phrasing] = []
+        self._phrasing_postings: dict[Key, list[int]] = defaultdict(list)
         for r in db.query("select faq, text from faq_phrasings order by rowid"):
             cs = self.concepts(r["text"])
-            if cs:
-                norm = normalise(r["text"])
-                texts[r["faq"]].append(
-                    (cs, frozenset(k for c in cs for k in c.keys), [self._idf(c) for c in cs],
-                     question_types(norm), norm)
-                )
-            for w in r["text"] and self._content_words(r["text"]):
+            if not cs:
+                continue
+            keys = frozenset(k for c in cs for k in c.keys)
+            ws = [self._idf(c) for c in cs]
+            norm = normalise(r["text"])
+            for k in keys:
+                self._phrasing_postings[k].append(len(self._phrasings))
+            self._phrasings.append(
+                _Phrasing(r["faq"], cs, keys, ws, sum(ws), question_types(norm), norm)
+            )
+            for w in self._content_words(r["text"]):
                 vocab_count[w] += 1
         self.faq: dict[str, _Faq] = {
-            r["id"]: _Faq(r["id"], r["question"], r["answer"], texts[r["id"]], cites[r["id"]])
+            r["id"]: _Faq(r["id"], r["question"], r["answer"], cites[r["id"]])
             for r in db.query("select id, question, answer from faq order by rowid")
         }
         for phrase in self._phrases:
@@ -344,6 +359,8 @@ class Engine:
             for k in c.keys:
                 for sid in self._postings.get(k, ())[:cap]:
                     acc[sid] = max(acc.get(sid, 0.0), w * self._match(c, self.sentences[sid].keys))
+        if len(acc) > SHORTLIST:  # common words and cues only reorder the best partial matches
+            acc = dict(heapq.nlargest(SHORTLIST, acc.items(), key=lambda kv: kv[1]))
         for c, w in common:
             for sid in acc:
                 acc[sid] += w * self._match(c, self.sentences[sid].keys)
@@ -370,33 +387,26 @@ class Engine:
         """
         total = sum(weights) or 1.0
         all_q = frozenset(k for c in query for k in c.keys)
-        out = []
-        for entry in self.faq.values():
-            best = 0.0
-            for text, tkeys, tw, ttypes, tnorm in entry.texts:
-                q_cov = sum(w * self._match(c, tkeys) for c, w in zip(query, weights, strict=True))
-                if q_cov == 0:
-                    continue
-                t_cov = sum(w * self._match(c, all_q) for c, w in zip(text, tw, strict=True))
-                import os
-                if os.environ.get("FAQV") == "1":
-                    score = (q_cov / total) * (0.7 + 0.3 * t_cov / (sum(tw) or 1.0))
-                elif os.environ.get("FAQV") == "2":
-                    a, b = q_cov / total, t_cov / (sum(tw) or 1.0)
-                    score = 2 * a * b / (a + b)
-                else:
-                    score = 0.6 * q_cov / total + 0.4 * t_cov / (sum(tw) or 1.0)
-                qs, ts = qtypes & SPECIFIC, ttypes & SPECIFIC
-                if qs and ts:
-                    score += 0.04 if qs & ts else -0.1
-                elif qs and not ts and qs & {"quantity", "duration", "distance", "time"}:
-                    score -= 0.05
-                score += 0.04 * fuzz.token_sort_ratio(norm, tnorm) / 100
-                best = max(best, score)
-            if best > 0:
-                out.append((best, entry.id))
-        out.sort(reverse=True)
-        return out
+        candidates: set[int] = set()
+        for k in all_q:
+            candidates.update(self._phrasing_postings.get(k, ()))
+        best: dict[str, float] = {}
+        for i in candidates:
+            p = self._phrasings[i]
+            q_cov = sum(w * self._match(c, p.keys) for c, w in zip(query, weights, strict=True))
+            t_cov = sum(w * self._match(c, all_q) for c, w in zip(p.concepts, p.weights,
+                                                                    strict=True))
+            score = 0.6 * q_cov / total + 0.4 * t_cov / p.weight
+            qs, ts = qtypes & SPECIFIC, p.qtypes & SPECIFIC
+            if qs and ts:
+                score += 0.04 if qs & ts else -0.1
+            elif qs and not ts and qs & {"quantity", "duration", "distance", "time"}:
+                score -= 0.05
+            if score > best.get(p.faq, 0.0) - 0.04:
+                score += 0.04 * fuzz.token_sort_ratio(norm, p.norm) / 100
+                if score > best.get(p.faq, 0.0):
+                    best[p.faq] = score
+        return sorted(((v, k) for k, v in best.items()), reverse=True)
 
     # -------------------------------------------------------------- answer
     def ask(self, question: str) -> Answer:
@@ -411,23 +421,29 @@ class Engine:
         direct = self._score_sentences(query, weights, qtypes)
         faqs = self._score_faq(query, weights, qtypes, norm)
 
-        final: dict[int, float] = dict(direct)
-        lead: str | None = None
-        for score, fid in faqs[:3]:
+        import os
+        alpha = float(os.environ.get("ALPHA", "0.5"))
+        # Each sentence's FAQ support: the best entry citing it (first cite a shade ahead).
+        support: dict[int, tuple[float, str]] = {}
+        for score, fid in faqs:
             for rank, sid in enumerate(self.faq[fid].cites):
                 derived = self._cue(score - 0.01 * rank, sid, qtypes)
-                if derived > final.get(sid, 0.0):
-                    final[sid] = derived
-        best_direct = max(direct.values(), default=0.0)
-        if faqs:
-            top_faq, top_id = faqs[0]
-            top_faq = self._cue(top_faq, self.faq[top_id].cites[0], qtypes)
-            if top_faq >= self.settings.faq_threshold and top_faq >= best_direct - 0.05:
-                lead = top_id
+                if derived > support.get(sid, (0.0, ""))[0]:
+                    support[sid] = (derived, fid)
+        final = {
+            sid: alpha * direct.get(sid, 0.0) + (1 - alpha) * support.get(sid, (0.0, ""))[0]
+            for sid in direct.keys() | support.keys()
+        }
         ranked = sorted(final, key=lambda sid: (-final[sid], sid))
-        if lead:
-            cites = self.faq[lead].cites
-            ranked = cites + [sid for sid in ranked if sid not in cites]
+        lead: str | None = None
+        if ranked and ranked[0] in support:
+            score, fid = support[ranked[0]]
+            if score >= self.settings.faq_threshold:
+                lead = fid
+                cites = self.faq[lead].cites
+                ranked = [ranked[0]] + [c for c in cites if c != ranked[0]] + [
+                    sid for sid in ranked[1:] if sid not in cites
+                ]
         if not ranked:
             return Answer(query=question, answered=False, confidence=0.0,
                           suggestions=self._suggest(faqs))
@@ -451,9 +467,13 @@ class Engine:
             more=excerpts[MAX_EXCERPTS:],
         )
 
-    def _excerpt(self, sid: int, score: float, keys: frozenset[int]) -> Excerpt:
+    @lru_cache(maxsize=4096)  # noqa: B019 - the engine lives as long as the process
+    def _sentence_concepts(self, sid: int) -> list[Concept]:
+        return self.concepts(self.sentences[sid].text)
+
+    def _excerpt(self, sid: int, score: float, keys: frozenset[Key]) -> Excerpt:
         s = self.sentences[sid]
-        spans = tuple((c.start, c.end) for c in self.concepts(s.text) if c.keys & keys)
+        spans = tuple((c.start, c.end) for c in self._sentence_concepts(sid) if c.keys & keys)
         return Excerpt(s.text, s.document, s.paragraph, s.sentence, min(1.0, score), sid, spans)
 
     def _faq_hit(self, fid: str) -> FaqHit:

@@ -37,7 +37,12 @@ _SPACE = re.compile(r"\s+")
 _FORMAT_CHARS = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
 # A word: letters or digits; apostrophes inside a word are dropped ("they're" -> "theyre"),
 # a trailing possessive "'s" is dropped ("assad's" -> "assad").
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+# Combining marks (Latin accents, Hebrew and Arabic vowel signs, Devanagari) stay inside a word.
+_MARKS = (
+    "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670"
+    "\u06d6-\u06ed\u0900-\u0903\u093a-\u094f"
+)
+_WORD = re.compile(rf"[^\W_](?:[^\W_]|[{_MARKS}])*(?:'[^\W_]+)*")
 
 _stemmer = Stemmer.Stemmer("english")
 
@@ -55,9 +60,15 @@ def _clean_word(word: str) -> str:
     return word.replace("'", "")
 
 
+def _fold(text: str) -> str:
+    """normalise() and then drop diacritics, so "Türkiye" meets "Turkiye"."""
+    decomposed = unicodedata.normalize("NFKD", normalise(text))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def words(text: str) -> list[str]:
     """Normalised words of a text, hyphenated compounds split ("al-Assad" -> "al", "assad")."""
-    return [w for w in (_clean_word(m) for m in _WORD.findall(normalise(text))) if w]
+    return [w for w in (_clean_word(m) for m in _WORD.findall(_fold(text))) if w]
 
 
 def tokens(text: str) -> list[tuple[str, int, int, bool]]:
@@ -69,8 +80,14 @@ def tokens(text: str) -> list[tuple[str, int, int, bool]]:
     # translate() maps one character to one, so spans found here hold in the original.
     for m in _WORD.finditer(_FORMAT_CHARS.sub(" ", text).translate(_QUOTES)):
         raw = m.group()
-        for w in words(raw):
-            out.append((w, m.start(), m.end(), raw.isupper() and len(raw) > 1))
+        if raw.isascii():  # the common case, without the full normalisation
+            w = _clean_word(raw.lower())
+            if w:
+                out.append((w, m.start(), m.end(), raw.isupper() and len(raw) > 1))
+            continue
+        folded = "".join(words(raw))  # one word in, one word out: spans stay whole
+        if folded:
+            out.append((folded, m.start(), m.end(), raw.isupper() and len(raw) > 1))
     return out
 
 

@@ -241,6 +241,21 @@ _DISCRIMINATOR_RE = re.compile(r"(?:must be|always) [\"“]?([a-z_]+)")
 _INTEGER_RE = re.compile(r"-?[0-9]+")
 
 
+def _legacy(name: str, type_name: str) -> dict[str, dict[str, Any]]:
+    return {name: {"name": name, "types": [type_name], "required": False}}
+
+
+# Parameters dropped from the documentation that Telegram still accepts, keyed by the parameter
+# that replaced them (so only methods that have the replacement accept them).
+_LEGACY_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
+    "reply_parameters": {
+        **_legacy("reply_to_message_id", "Integer"),
+        **_legacy("allow_sending_without_reply", "Boolean"),
+    },
+    "link_preview_options": _legacy("disable_web_page_preview", "Boolean"),
+}
+
+
 def _api_json_path() -> Path:
     """Find api.json: $TELEGRAM_API_JSON, else shared/ beside the repository (as in CI)."""
     env = os.environ.get("TELEGRAM_API_JSON")
@@ -300,7 +315,10 @@ class ApiSpec:
         self, method: str, raw: dict[str, Any], files: dict[str, UploadedFile]
     ) -> dict[str, Any]:
         """Check names, presence and types of a method's parameters; return them decoded."""
-        fields = self.fields(method)
+        fields = dict(self.fields(method))
+        for anchor, legacy in _LEGACY_PARAMS.items():
+            if anchor in fields:
+                fields.update(legacy)
         attached = set(re.findall(r"attach://([^\"'\s,}]+)", json.dumps(raw, default=str)))
         values = dict(raw)
         for name, upload in files.items():
@@ -660,8 +678,10 @@ class FakeBotApi:
         # server
         self._server: asyncio.AbstractServer | None = None
         self._connections: set[asyncio.Task[Any]] = set()
+        self._stopping = False
         self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             "getMe": self._get_me,
+            "getChat": self._get_chat,
             "getUpdates": self._get_updates,
             "setWebhook": self._set_webhook,
             "deleteWebhook": self._delete_webhook,
@@ -707,6 +727,7 @@ class FakeBotApi:
         """Close the listener and every open connection (long polls included)."""
         if self._server is None:
             return
+        self._stopping = True
         self._server.close()
         tasks = list(self._connections)
         for task in tasks:
@@ -715,6 +736,7 @@ class FakeBotApi:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._server.wait_closed(), 2)
         self._server = None
+        self._stopping = False
 
     async def __aenter__(self) -> FakeBotApi:
         return await self.start()
@@ -747,6 +769,11 @@ class FakeBotApi:
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             return
         except ValueError:
+            return
+        except asyncio.CancelledError:
+            # stop() cancels connections; ending normally keeps asyncio's stream callback quiet.
+            if not self._stopping:
+                raise
             return
         finally:
             if task is not None:
@@ -787,9 +814,10 @@ class FakeBotApi:
     @staticmethod
     def _encode_response(status: int, body: dict[str, Any], keep_alive: bool) -> bytes:
         payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        reason = (
-            http.HTTPStatus(status).phrase if status in http.HTTPStatus._value2member_map_ else ""
-        )
+        try:
+            reason = http.HTTPStatus(status).phrase
+        except ValueError:
+            reason = ""
         head = (
             f"HTTP/1.1 {status} {reason}\r\n"
             "Server: fake-bot-api\r\n"
@@ -998,6 +1026,11 @@ class FakeBotApi:
         if params.get("message_thread_id"):
             message["message_thread_id"] = params["message_thread_id"]
         reply = params.get("reply_parameters")
+        if reply is None and "reply_to_message_id" in params:
+            reply = {
+                "message_id": params["reply_to_message_id"],
+                "allow_sending_without_reply": params.get("allow_sending_without_reply", False),
+            }
         if reply:
             target_chat = self._chat(reply.get("chat_id", params["chat_id"]))["id"]
             target = self._messages.get((target_chat, reply["message_id"]))
@@ -1189,6 +1222,11 @@ class FakeBotApi:
     def _get_me(self, params: dict[str, Any]) -> dict[str, Any]:
         return copy.deepcopy(self.bot_user)
 
+    def _get_chat(self, params: dict[str, Any]) -> dict[str, Any]:
+        full = self.spec.synthesize("ChatFullInfo")
+        full.update(copy.deepcopy(self._chat(params["chat_id"])), max_reaction_count=11)
+        return full
+
     def _send_chat_action(self, params: dict[str, Any]) -> bool:
         if params["action"] not in _CHAT_ACTIONS:
             raise _bad_request("wrong parameter action in request")
@@ -1269,6 +1307,12 @@ class FakeBotApi:
         secret = (self.webhook or {}).get("secret_token") if secret_token is True else secret_token
         if isinstance(secret, str):
             headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+        for kind in ("message", "edited_message", "channel_post", "edited_channel_post"):
+            message = update.get(kind)
+            if isinstance(message, dict) and "chat" in message and "message_id" in message:
+                # so the bot can reply to a hand-made update as it could to a pushed one
+                key = (message["chat"]["id"], message["message_id"])
+                self._messages.setdefault(key, copy.deepcopy(message))
         async with httpx.AsyncClient(timeout=timeout) as client:
             response = await client.post(
                 target, content=json.dumps(update).encode("utf-8"), headers=headers
