@@ -42,7 +42,8 @@ class Settings:
     threshold: float = 0.5  # confidence below this: "not in the document"
     faq_threshold: float = 0.55  # a FAQ entry must score this to lead the answer
     margin: float = 0.12  # a runner-up closer than this lowers the confidence
-    candidate_cap: int = 2000  # postings longer than this only confirm, never gather
+    candidate_cap: int = 2000
+    direct_weight: float = 0.8  # a sentence matched only by shared words scores this share  # postings longer than this only confirm, never gather
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +284,8 @@ class Engine:
                     min(names) if names else self._lookup("p:" + " ".join(st[i : i + n]), not query)
                 )
                 ws = tuple(t[0] for t in toks[i : i + n])
+                if n > 1 and not query:  # "the UN special envoy" also answers to "UN", "envoy"
+                    keys = keys | self._word_keys(toks[i : i + n], st[i : i + n])
                 out.append(Concept(keys | {exact}, exact, toks[i][1], toks[i + n - 1][2], ws))
                 i += n
                 break
@@ -292,6 +295,16 @@ class Engine:
                     k = self._lookup("p:" + st[i], not query)
                     out.append(Concept(frozenset({k}), k, s, e, (w,)))
                 i += 1
+        return out
+
+    def _word_keys(self, toks: list[tuple[str, int, int, bool]], st: list[str]) -> set[Key]:
+        """Keys of each word of a phrase on its own (index side only)."""
+        out: set[Key] = set()
+        for (w, *_), s in zip(toks, st, strict=True):
+            if w in STOPWORDS:
+                continue
+            hit = self._phrases.get((s,))
+            out |= hit[0] if hit else {self._key("p:" + s)}
         return out
 
     @lru_cache(maxsize=8192)  # noqa: B019 - the engine lives as long as the process
@@ -396,7 +409,9 @@ class Engine:
             q_cov = sum(w * self._match(c, p.keys) for c, w in zip(query, weights, strict=True))
             t_cov = sum(w * self._match(c, all_q) for c, w in zip(p.concepts, p.weights,
                                                                     strict=True))
-            score = 0.6 * q_cov / total + 0.4 * t_cov / p.weight
+            # What the question asks must be covered; a phrasing about more than was asked
+            # counts somewhat less, so "who is X" does not answer "what nationality is X".
+            score = q_cov / total * (0.6 + 0.4 * t_cov / p.weight)
             qs, ts = qtypes & SPECIFIC, p.qtypes & SPECIFIC
             if qs and ts:
                 score += 0.04 if qs & ts else -0.1
@@ -421,8 +436,6 @@ class Engine:
         direct = self._score_sentences(query, weights, qtypes)
         faqs = self._score_faq(query, weights, qtypes, norm)
 
-        import os
-        alpha = float(os.environ.get("ALPHA", "0.5"))
         # Each sentence's FAQ support: the best entry citing it (first cite a shade ahead).
         support: dict[int, tuple[float, str]] = {}
         for score, fid in faqs:
@@ -430,8 +443,10 @@ class Engine:
                 derived = self._cue(score - 0.01 * rank, sid, qtypes)
                 if derived > support.get(sid, (0.0, ""))[0]:
                     support[sid] = (derived, fid)
+        # A curated phrasing that matches is stronger evidence than shared words in a sentence.
+        gamma = self.settings.direct_weight
         final = {
-            sid: alpha * direct.get(sid, 0.0) + (1 - alpha) * support.get(sid, (0.0, ""))[0]
+            sid: max(gamma * direct.get(sid, 0.0), support.get(sid, (0.0, ""))[0])
             for sid in direct.keys() | support.keys()
         }
         ranked = sorted(final, key=lambda sid: (-final[sid], sid))
@@ -441,9 +456,7 @@ class Engine:
             if score >= self.settings.faq_threshold:
                 lead = fid
                 cites = self.faq[lead].cites
-                ranked = [ranked[0]] + [c for c in cites if c != ranked[0]] + [
-                    sid for sid in ranked[1:] if sid not in cites
-                ]
+                ranked = cites + [sid for sid in ranked if sid not in cites]
         if not ranked:
             return Answer(query=question, answered=False, confidence=0.0,
                           suggestions=self._suggest(faqs))

@@ -57,13 +57,32 @@ def normalise(text: str) -> str:
 def _clean_word(word: str) -> str:
     if word.endswith("'s"):
         word = word[:-2]
-    return word.replace("'", "")
+    word = word.replace("'", "")
+    return SHORTHAND.get(word, word)
 
 
 def _fold(text: str) -> str:
     """normalise() and then drop diacritics, so "Türkiye" meets "Turkiye"."""
     decomposed = unicodedata.normalize("NFKD", normalise(text))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+# Chat shorthand, mended before anything else looks at a word. General English, not about any
+# one document, so it lives here rather than in seeds/.
+SHORTHAND: dict[str, str] = {
+    "ppl": "people", "ppls": "people", "nite": "night", "tonite": "tonight", "abt": "about",
+    "bout": "about", "frm": "from", "wat": "what", "wats": "whats", "wut": "what",
+    "wot": "what", "rn": "now", "tmrw": "tomorrow", "tmr": "tomorrow", "2day": "today",
+    "govt": "government", "gov": "government", "govts": "governments", "b4": "before",
+    "bc": "because", "bcuz": "because", "cuz": "because", "coz": "because", "cos": "because",
+    "tho": "though", "thru": "through", "pls": "please", "plz": "please", "u": "you",
+    "ur": "your", "r": "are", "y": "why", "wen": "when", "wer": "where", "wher": "where",
+    "hw": "how", "hws": "hows", "yr": "year", "yrs": "years",
+    "km": "kilometres", "kms": "kilometres", "intl": "international", "info": "information",
+    "ex": "former", "dept": "department", "mins": "minutes", "hrs": "hours", "2nd": "second",
+    "3rd": "third", "w": "with", "wo": "without", "ya": "you", "dat": "that", "dis": "this",
+    "da": "the", "im": "i", "idk": "", "lol": "", "omg": "", "btw": "",
+}
 
 
 def words(text: str) -> list[str]:
