@@ -39,7 +39,7 @@ SYNONYM_MATCH = 0.85  # share of a concept's weight earned through a synonym, no
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    threshold: float = 0.5  # confidence below this: "not in the document"
+    threshold: float = 0.45  # confidence below this: "not in the document"
     faq_threshold: float = 0.55  # a FAQ entry must score this to lead the answer
     margin: float = 0.12  # a runner-up closer than this lowers the confidence
     candidate_cap: int = 2000
@@ -124,8 +124,14 @@ _ANSWER_HOLDS: dict[str, re.Pattern[str]] = {
     "distance": re.compile(r"\d+ ?(km|kilomet\w+|miles?|metres?|meters?)\b", re.I),
     "time": re.compile(rf"\b({_TIME_WORDS})\b|\b\d+ ?(am|pm)\b|\b(1[89]|20)\d\d\b", re.I),
 }
+# A sentence that opens with a pronoun, or quotes "he said", is about whom the last one named.
+_REFERS_BACK = re.compile(
+    r"^\W*(\w+\W+)?(he|she|his|her|him|they|their|them|this|these|it)\b"
+    r"|\b(he|she|they) (said|added|told|explained)\b",
+    re.I,
+)
 _HOW_WORDS = frozenset("many much far long close near often soon".split())
-CUE_MISS = 0.5  # a sentence lacking what the question type needs keeps this share of its score
+CUE_MISS = 0.4  # a sentence lacking what the question type needs keeps this share of its score
 
 
 def question_types(norm: str) -> frozenset[str]:
@@ -186,9 +192,16 @@ class Engine:
         self.sentences: dict[int, _Sentence] = {}
         self._postings: dict[int, list[int]] = defaultdict(list)
         vocab_count: dict[str, int] = defaultdict(int)
+        names: frozenset[Key] = frozenset()  # who the previous sentence was about
+        prev_doc = None
         for r in db.query("select * from sentences order by id"):
             concepts = self.concepts(r["text"])
             keys = frozenset(k for c in concepts for k in c.keys)
+            if r["document"] != prev_doc:
+                names, prev_doc = frozenset(), r["document"]
+            if _REFERS_BACK.search(r["text"]):  # "He added that ...": the names carry over
+                keys |= names
+            names = (keys & self._alias_keys) or names
             self.sentences[r["id"]] = _Sentence(
                 r["id"], r["document"], r["paragraph"], r["sentence"], r["text"], keys
             )
