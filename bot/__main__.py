@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _engine(cfg: configuration.Config):  # noqa: ANN202 - import kept lazy for fast --help
+def _engine(cfg: configuration.Config):
     from bot import index
     from bot.search import Engine
 
@@ -57,7 +57,7 @@ def _engine(cfg: configuration.Config):  # noqa: ANN202 - import kept lazy for f
     return Engine(cfg.db, cfg.matching)
 
 
-def format_answer(answer: Answer, engine) -> str:  # noqa: ANN001
+def format_answer(answer: Answer, engine) -> str:
     """Plain-text answer for the terminal."""
     out = []
     if not answer.answered:

@@ -37,7 +37,7 @@ def _questions(cfg: Config) -> list[str]:
 
 def _percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def _latency(engine: Any, questions: list[str], rounds: int) -> dict[str, float]:

@@ -55,6 +55,15 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
 }
 
 
+# (variable, section, key): string settings the environment may set, over the config file.
+_ENVIRONMENT = (
+    ("BOT_MODE", "telegram", "mode"),
+    ("BOT_WEBHOOK_URL", "webhook", "url"),
+    ("BOT_WEBHOOK_LISTEN", "webhook", "listen"),
+    ("BOT_WEBHOOK_SECRET", "webhook", "secret_token"),
+)
+
+
 def _read(path: Path) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
@@ -89,6 +98,12 @@ def load(
 
     idx, tg = data.get("index", {}), data.get("telegram", {})
     wh, mt, lg = data.get("webhook", {}), data.get("matching", {}), data.get("log", {})
+    # The environment beats the file for what differs per deployment (Docker: no file needed).
+    for env, section, key in _ENVIRONMENT:
+        value = os.environ.get(env, "").strip()
+        if value:
+            data.setdefault(section, {})[key] = value
+    tg, wh = data.get("telegram", tg), data.get("webhook", wh)
     mode = tg.get("mode", "polling")
     if mode not in ("polling", "webhook"):
         raise ConfigError(f"telegram.mode must be 'polling' or 'webhook', not {mode!r}")
@@ -139,5 +154,7 @@ def check_token(token: str) -> str:
     if not token:
         raise ConfigError("no Telegram token: set BOT_TOKEN or [telegram] token in the config")
     if not TOKEN_RE.match(token):
-        raise ConfigError("the Telegram token is malformed (expected digits:letters from BotFather)")
+        raise ConfigError(
+            "the Telegram token is malformed (expected digits:letters from BotFather)"
+        )
     return token

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,11 +31,18 @@ class Result:
 class Report:
     results: list[Result] = field(default_factory=list)
 
+    def _select(self, in_scope: bool, kind: str | None) -> list[Result]:
+        return [
+            r
+            for r in self.results
+            if bool(r.case.gold) == in_scope and (kind is None or r.case.kind == kind)
+        ]
+
     def _in(self, kind: str | None = None) -> list[Result]:
-        return [r for r in self.results if r.case.gold and (kind is None or r.case.kind == kind)]
+        return self._select(True, kind)
 
     def _oos(self, kind: str | None = None) -> list[Result]:
-        return [r for r in self.results if not r.case.gold and (kind is None or r.case.kind == kind)]
+        return self._select(False, kind)
 
     def figures(self, kind: str | None = None) -> dict[str, Any]:
         ins, oos = self._in(kind), self._oos(kind)

@@ -71,6 +71,14 @@ def resolve_cites(seeds: Seeds) -> dict[str, list[tuple[str, int, int]]]:
     return out
 
 
+_EMPTY_SCHEMAS: dict[str, dict[str, type]] = {
+    "faq": {"id": str, "question": str, "answer": str, "source": str},
+    "faq_phrasings": {"faq": str, "kind": str, "text": str},
+    "faq_cites": {"faq": str, "rank": int, "sentence_id": int, "quote": str},
+    "aliases": {"grp": int, "kind": str, "rank": int, "term": str},
+}
+
+
 def _write(db: sqlite_utils.Database, seeds: Seeds, digest: str) -> None:
     cites = resolve_cites(seeds)
     docs: list[Document] = seeds.documents
@@ -139,7 +147,7 @@ def _write(db: sqlite_utils.Database, seeds: Seeds, digest: str) -> None:
             [
                 {"faq": e.id, "kind": kind, "text": text}
                 for e in entries
-                for kind, text in [("question", e.question)] + [("phrasing", p) for p in e.phrasings]
+                for kind, text in [("question", e.question), *(("phrasing", p) for p in e.phrasings)]
             ],
         )
         db["faq_cites"].insert_all(
@@ -156,12 +164,9 @@ def _write(db: sqlite_utils.Database, seeds: Seeds, digest: str) -> None:
                 for r, term in enumerate(group.terms)
             ],
         )
-    for table in ("faq_phrasings", "faq_cites", "aliases"):
+    for table, columns in _EMPTY_SCHEMAS.items():  # seeds without curated data still open
         if not db[table].exists():
-            db[table].create({"faq": str, "kind": str, "text": str} if table == "faq_phrasings"
-                             else {"faq": str, "rank": int, "sentence_id": int, "quote": str}
-                             if table == "faq_cites"
-                             else {"grp": int, "kind": str, "rank": int, "term": str})
+            db[table].create(columns, pk="id" if "id" in columns else None)
     db["sentences"].enable_fts(["text"], tokenize="porter unicode61 remove_diacritics 2")
     db["faq_phrasings"].enable_fts(["text"], tokenize="porter unicode61 remove_diacritics 2")
 

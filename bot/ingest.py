@@ -116,8 +116,9 @@ def load_toml(path: Path) -> dict[str, Any]:
 
 def _header_lines(path: Path, table: str) -> list[int]:
     """Line numbers of each `[[table]]` header, so entry N's errors can point at it."""
+    header = re.compile(rf"^\s*\[\[\s*{table}\s*\]\]")
     lines = path.read_text(encoding="utf-8").splitlines()
-    return [i + 1 for i, ln in enumerate(lines) if ln.strip().startswith(f"[[{table}]]")]
+    return [i + 1 for i, ln in enumerate(lines) if header.match(ln)]
 
 
 def _paragraph_spans(text: str) -> list[tuple[int, int]]:

@@ -42,8 +42,8 @@ class Settings:
     threshold: float = 0.45  # confidence below this: "not in the document"
     faq_threshold: float = 0.55  # a FAQ entry must score this to lead the answer
     margin: float = 0.12  # a runner-up closer than this lowers the confidence
-    candidate_cap: int = 2000
-    direct_weight: float = 0.8  # a sentence matched only by shared words scores this share  # postings longer than this only confirm, never gather
+    candidate_cap: int = 2000  # postings longer than this only confirm, never gather
+    direct_weight: float = 0.8  # a sentence matched only by shared words scores this share
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +130,7 @@ _REFERS_BACK = re.compile(
     r"|\b(he|she|they) (said|added|told|explained)\b",
     re.I,
 )
-_HOW_WORDS = frozenset("many much far long close near often soon".split())
+_HOW_WORDS = frozenset(["many", "much", "far", "long", "close", "near", "often", "soon"])
 CUE_MISS = 0.4  # a sentence lacking what the question type needs keeps this share of its score
 
 
@@ -237,6 +237,8 @@ class Engine:
             r["id"]: _Faq(r["id"], r["question"], r["answer"], cites[r["id"]])
             for r in db.query("select id, question, answer from faq order by rowid")
         }
+        self._faq_ids = list(self.faq)
+        self._faq_norms = [normalise(self.faq[f].question) for f in self._faq_ids]
         for phrase in self._phrases:
             for w in phrase:
                 vocab_count[w] += 1
@@ -274,6 +276,8 @@ class Engine:
     def concepts(self, text: str, query: bool = False) -> list[Concept]:
         """The concepts of a text. A query has its misspelt words mended first."""
         toks = tokens(text)
+        if len(toks) > 2 and all(t[3] for t in toks if len(t[0]) > 1):  # SHOUTED: case says nothing
+            toks = [(w, s, e, False) for w, s, e, _ in toks]
         # "how many", "how far": the second word belongs to the question type, not the topic.
         toks = [t for i, t in enumerate(toks) if not (i and toks[i - 1][0] == "how"
                                                       and t[0] in _HOW_WORDS)]
@@ -442,7 +446,7 @@ class Engine:
         query = self.concepts(text, query=True)
         if not query:
             return Answer(query=question, answered=False, confidence=0.0,
-                          suggestions=self._suggest([]))
+                          suggestions=self._suggest([], normalise(text)))
         weights = [self._idf(c) for c in query]
         norm = normalise(text)
         qtypes = question_types(norm)
@@ -472,7 +476,7 @@ class Engine:
                 ranked = cites + [sid for sid in ranked if sid not in cites]
         if not ranked:
             return Answer(query=question, answered=False, confidence=0.0,
-                          suggestions=self._suggest(faqs))
+                          suggestions=self._suggest(faqs, norm))
         top = final[ranked[0]]
         group = set(self.faq[lead].cites) if lead else {ranked[0]}
         runner = next((final[s] for s in ranked if s not in group), 0.0)
@@ -480,7 +484,7 @@ class Engine:
         confidence = max(0.0, min(1.0, top - penalty))
         if confidence < self.settings.threshold:
             return Answer(query=question, answered=False, confidence=confidence,
-                          suggestions=self._suggest(faqs))
+                          suggestions=self._suggest(faqs, norm))
         keys = frozenset(k for c in query for k in c.keys)
         excerpts = tuple(self._excerpt(sid, final.get(sid, 0.0), keys) for sid in ranked[:25])
         return Answer(
@@ -489,7 +493,7 @@ class Engine:
             confidence=confidence,
             faq=self._faq_hit(lead) if lead else None,
             excerpts=excerpts[:MAX_EXCERPTS],
-            suggestions=self._suggest(faqs, exclude=lead),
+            suggestions=self._suggest(faqs, norm, exclude=lead),
             more=excerpts[MAX_EXCERPTS:],
         )
 
@@ -507,9 +511,19 @@ class Engine:
         return FaqHit(e.id, e.question, e.answer)
 
     def _suggest(
-        self, faqs: list[tuple[float, str]], exclude: str | None = None, n: int = 3
+        self, faqs: list[tuple[float, str]], norm: str = "", exclude: str | None = None, n: int = 3
     ) -> tuple[Suggestion, ...]:
+        """The closest FAQ questions; when too few share a word, the nearest by spelling."""
         ids = [fid for _, fid in faqs if fid != exclude][:n]
+        if len(ids) < n and self._faq_norms:
+            for _, _, i in process.extract(
+                norm, self._faq_norms, scorer=fuzz.WRatio, limit=len(self._faq_norms)
+            ):
+                fid = self._faq_ids[i]
+                if len(ids) >= n:
+                    break
+                if fid not in ids and fid != exclude:
+                    ids.append(fid)
         return tuple(Suggestion(fid, self.faq[fid].question) for fid in ids)
 
     # --------------------------------------------------------------- lookups

@@ -42,7 +42,10 @@ _MARKS = (
     "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670"
     "\u06d6-\u06ed\u0900-\u0903\u093a-\u094f"
 )
-_WORD = re.compile(rf"[^\W_](?:[^\W_]|[{_MARKS}])*(?:'[^\W_]+)*")
+# Invisible format characters (zero-width space and joiners, soft hyphen, BOM) inside a word
+# are dropped from it, never allowed to split it; at its edges they are not part of it.
+_INVISIBLE = "\u200b-\u200f\u2060-\u2064\ufeff\u00ad"
+_WORD = re.compile(rf"[^\W_](?:[{_INVISIBLE}]*[^\W_]|[{_MARKS}])*(?:'[^\W_]+)*")
 
 _stemmer = Stemmer.Stemmer("english")
 
@@ -97,7 +100,7 @@ def tokens(text: str) -> list[tuple[str, int, int, bool]]:
     """
     out: list[tuple[str, int, int, bool]] = []
     # translate() maps one character to one, so spans found here hold in the original.
-    for m in _WORD.finditer(_FORMAT_CHARS.sub(" ", text).translate(_QUOTES)):
+    for m in _WORD.finditer(text.translate(_QUOTES)):
         raw = m.group()
         if raw.isascii():  # the common case, without the full normalisation
             w = _clean_word(raw.lower())

@@ -1,0 +1,512 @@
+"""One function per handler, and `register` that wires them in one place.
+
+Every text that reaches Telegram comes from bot.render, which escapes it and keeps it within
+Telegram's limits; handlers only decide what to answer and where.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import render
+from bot.answer import Answer, Excerpt
+from bot.render import Keyboard, Rendered
+from bot.telegram.state import BotState
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+
+INLINE_PAGE = 10
+INLINE_MAX = 50  # Telegram shows at most 50 results per query, all pages together
+INLINE_CACHE_SECONDS = 10
+EXPIRED = "That answer expired, ask again"
+THANKS = "Thanks for the feedback"
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+EXPECTED_ERRORS = (TimedOut, NetworkError, Forbidden, RetryAfter)
+
+# (command, description) for setMyCommands: all in private chats, only /ask in groups.
+COMMANDS = (
+    ("start", "What I know, with example questions"),
+    ("help", "How to ask, buttons, groups and inline mode"),
+    ("faq", "Questions the article answers"),
+    ("source", "The article: title, publisher, date, size"),
+    ("ask", "Ask a question (works in groups)"),
+)
+GROUP_COMMANDS = (("ask", "Ask a question about the article"),)
+
+HINT_EDITED = "I only read new messages: send the corrected question as a new message."
+HINT_NOT_TEXT = "Send me your question as text, and I'll answer from the article."
+HINT_UNKNOWN_COMMAND = "I don't know that command. /help lists what I do."
+HINT_ASK = "Ask like this: /ask Who took Homs?"
+HINT_MENTION = "Ask me about the article: mention me with a question, or use /ask <question>."
+SORRY = "Sorry, something went wrong. Please try again."
+
+
+def bot_commands(pairs: tuple[tuple[str, str], ...]) -> list[BotCommand]:
+    return [BotCommand(name, description) for name, description in pairs]
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _state(context: Context) -> BotState:
+    return context.bot_data["state"]
+
+
+def markup(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
+    """The render layer's plain keyboard as PTB objects."""
+    if not keyboard:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    b.text,
+                    callback_data=b.callback_data,
+                    switch_inline_query_current_chat=b.switch_inline_query_current_chat,
+                    url=b.url,
+                )
+                for b in row
+            ]
+            for row in keyboard
+        ]
+    )
+
+
+async def send(
+    context: Context, chat_id: int, rendered: Rendered, reply_to: int | None = None
+) -> Message:
+    """Send a rendered message; as a reply when `reply_to` (still sent if that was deleted)."""
+    reply = None
+    if reply_to is not None:
+        reply = ReplyParameters(reply_to, allow_sending_without_reply=True)
+    return await context.bot.send_message(
+        chat_id,
+        rendered.html,
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup(rendered.keyboard),
+        link_preview_options=NO_PREVIEW,
+        reply_parameters=reply,
+    )
+
+
+async def reply(context: Context, message: Message, rendered: Rendered) -> Message:
+    """Answer a message: in groups as a reply to it (so the asker sees it), plainly in private."""
+    private = message.chat.type == ChatType.PRIVATE
+    return await send(context, message.chat.id, rendered, None if private else message.message_id)
+
+
+def render_fresh(state: BotState, answer: Answer) -> Rendered:
+    """Render an answer, keeping it in the cache when it has buttons that refer back to it."""
+    key = state.cache.put(answer) if answer.answered else None
+    return render.render_answer(answer, state.engine.documents, key)
+
+
+async def answer_question(context: Context, message: Message, question: str) -> None:
+    """The core of every chat: typing in private chats, ask the engine, reply with the answer."""
+    state = _state(context)
+    if message.chat.type == ChatType.PRIVATE:
+        await context.bot.send_chat_action(message.chat.id, ChatAction.TYPING)
+    answer = state.engine.ask(question)
+    log.debug("answered=%s confidence=%.2f", answer.answered, answer.confidence)
+    await reply(context, message, render_fresh(state, answer))
+
+
+async def answer_faq(context: Context, chat_id: int, faq_id: str, reply_to: int | None) -> bool:
+    """Send a FAQ entry's own answer; False when there is no such entry (any more)."""
+    state = _state(context)
+    answer = state.engine.answer_faq(faq_id)
+    if answer is None:
+        return False
+    await send(context, chat_id, render_fresh(state, answer), reply_to)
+    return True
+
+
+def record_feedback(user_id: int | None, key: str, helpful: bool, answer: Answer | None) -> None:
+    """Where 👍/👎 end up. Storage comes later and plugs in here; for now it is only logged."""
+    log.debug(
+        "feedback %s from user %s on answer %s (question %r)",
+        "up" if helpful else "down",
+        user_id,
+        key,
+        answer.query if answer else None,
+    )
+
+
+def addressed_question(message: Message, username: str, bot_id: int) -> str | None:
+    """The question in a group message meant for the bot, else None (the bot stays silent).
+
+    Meant for the bot: it mentions @username, or it replies to one of the bot's messages.
+    """
+    text = message.text or ""
+    entities = message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION])
+    if any(
+        value[1:].lower() == username.lower()
+        if entity.type == MessageEntity.MENTION
+        else entity.user is not None and entity.user.id == bot_id
+        for entity, value in entities.items()
+    ):
+        return re.sub(rf"@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE).strip()
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
+        return text.strip()
+    return None
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+async def on_start(update: Update, context: Context) -> None:
+    """/start, and deep links `t.me/<bot>?start=faq_<id>` that open on one FAQ answer."""
+    message = update.effective_message
+    state = _state(context)
+    payload = context.args[0] if context.args else ""
+    if payload.startswith("faq_") and await answer_faq(
+        context, message.chat.id, payload.removeprefix("faq_"), None
+    ):
+        return
+    examples = state.engine.faq_list()[:3]
+    await reply(context, message, render.render_start(state.engine.documents, examples))
+
+
+async def on_help(update: Update, context: Context) -> None:
+    """/help: commands, buttons, groups, inline mode."""
+    await reply(context, update.effective_message, render.render_help(context.bot.username))
+
+
+async def on_faq(update: Update, context: Context) -> None:
+    """/faq: the first page of prepared questions; ◀ ▶ turn pages in place."""
+    faqs = _state(context).engine.faq_list()
+    await reply(context, update.effective_message, render.render_faq_page(faqs, 0))
+
+
+async def on_source(update: Update, context: Context) -> None:
+    """/source: what the answers come from."""
+    documents = _state(context).engine.documents
+    await reply(context, update.effective_message, render.render_source(documents))
+
+
+async def on_ask(update: Update, context: Context) -> None:
+    """/ask <question>, the way to ask in a group (works in private chats too)."""
+    message = update.effective_message
+    parts = (message.text or "").split(maxsplit=1)
+    question = parts[1].strip() if len(parts) > 1 else ""
+    if not question:
+        await reply(context, message, render.render_text(HINT_ASK))
+        return
+    await answer_question(context, message, question)
+
+
+async def on_unknown_command(update: Update, context: Context) -> None:
+    """A command the bot does not have, in a private chat."""
+    await reply(context, update.effective_message, render.render_text(HINT_UNKNOWN_COMMAND))
+
+
+# ----------------------------------------------------------------------------- messages
+
+
+async def on_private_text(update: Update, context: Context) -> None:
+    """Any text in a private chat is a question."""
+    message = update.effective_message
+    await answer_question(context, message, message.text or "")
+
+
+async def on_group_text(update: Update, context: Context) -> None:
+    """In groups, answer only what is meant for the bot; stay silent on the chatter."""
+    message = update.effective_message
+    question = addressed_question(message, context.bot.username, context.bot.id)
+    if question is None:
+        return
+    if not question:
+        await reply(context, message, render.render_text(HINT_MENTION))
+        return
+    await answer_question(context, message, question)
+
+
+async def on_private_other(update: Update, context: Context) -> None:
+    """A photo, sticker, voice... in a private chat: say what the bot reads."""
+    await reply(context, update.effective_message, render.render_text(HINT_NOT_TEXT))
+
+
+async def on_private_edit(update: Update, context: Context) -> None:
+    """An edited message in a private chat: answers are not edited, so ask to resend."""
+    await reply(context, update.effective_message, render.render_text(HINT_EDITED))
+
+
+# ----------------------------------------------------------------------------- buttons
+# Each callback handler answers its query exactly once, whatever happens next.
+
+
+def _origin(update: Update) -> tuple[int | None, int | None]:
+    """(chat id, message id) of the message whose button was pressed, if it is reachable."""
+    message = update.callback_query.message
+    if message is None:
+        return None, None
+    return message.chat.id, message.message_id
+
+
+async def on_more(update: Update, context: Context) -> None:
+    """"More": the next page of excerpts for a cached answer, as a new message."""
+    query = update.callback_query
+    parsed = render.parse_callback(query.data or "")
+    answer = _state(context).cache.get(parsed.key) if parsed else None
+    chat_id, message_id = _origin(update)
+    if parsed is None or answer is None or chat_id is None:
+        await query.answer(EXPIRED)
+        return
+    await query.answer()
+    documents = _state(context).engine.documents
+    rendered = render.render_answer(answer, documents, parsed.key, parsed.page)
+    await send(context, chat_id, rendered, message_id)
+
+
+async def on_context(update: Update, context: Context) -> None:
+    """"Context": the whole paragraph around the top excerpt, its sentence in bold."""
+    query = update.callback_query
+    parsed = render.parse_callback(query.data or "")
+    engine = _state(context).engine
+    sentence = engine.sentences.get(parsed.sentence_id) if parsed else None
+    chat_id, message_id = _origin(update)
+    if sentence is None or chat_id is None:
+        await query.answer("That passage is no longer available, ask again")
+        return
+    await query.answer()
+    excerpt = Excerpt(
+        sentence.text, sentence.document, sentence.paragraph, sentence.sentence, 1.0, sentence.id
+    )
+    paragraph = engine.paragraph(sentence.document, sentence.paragraph)
+    rendered = render.render_context(sentence.text, paragraph, excerpt, engine.documents)
+    await send(context, chat_id, rendered, message_id)
+
+
+async def on_vote(update: Update, context: Context) -> None:
+    """👍 / 👎: thank, and hand the vote to `record_feedback`."""
+    query = update.callback_query
+    parsed = render.parse_callback(query.data or "")
+    if parsed is not None:
+        answer = _state(context).cache.get(parsed.key)
+        record_feedback(query.from_user.id, parsed.key, parsed.kind == "up", answer)
+    await query.answer(THANKS)
+
+
+async def on_faq_button(update: Update, context: Context) -> None:
+    """A suggested or listed question: send that FAQ entry's answer."""
+    query = update.callback_query
+    parsed = render.parse_callback(query.data or "")
+    chat_id, message_id = _origin(update)
+    faq_id = parsed.faq_id if parsed else ""
+    if chat_id is None or _state(context).engine.answer_faq(faq_id) is None:
+        await query.answer("That question is no longer in the list")
+        return
+    await query.answer()
+    await answer_faq(context, chat_id, faq_id, message_id)
+
+
+async def on_faq_page(update: Update, context: Context) -> None:
+    """◀ ▶ on the /faq list: show another page in the same message."""
+    query = update.callback_query
+    parsed = render.parse_callback(query.data or "")
+    await query.answer()
+    faqs = _state(context).engine.faq_list()
+    rendered = render.render_faq_page(faqs, parsed.page if parsed else 0)
+    shown = query.message
+    if isinstance(shown, Message) and shown.text == render.visible_text(rendered.html).strip():
+        return  # that page is already shown (pressed twice): Telegram would refuse the edit
+    try:
+        await query.edit_message_text(
+            rendered.html,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup(rendered.keyboard),
+            link_preview_options=NO_PREVIEW,
+        )
+    except BadRequest as exc:  # pressed twice: the page is already shown
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+async def on_unknown_button(update: Update, context: Context) -> None:
+    """Buttons from an older version of the bot, or data it never made."""
+    await update.callback_query.answer("This button no longer works, ask again")
+
+
+# ----------------------------------------------------------------------------- inline
+
+
+@dataclass(frozen=True, slots=True)
+class InlineItem:
+    """One inline result before rendering; `make` renders it only if its page is asked for."""
+
+    id: str
+    make: Callable[[], tuple[str, str, Rendered]]  # (title, description, message)
+
+
+def inline_items(state: BotState, text: str) -> list[InlineItem]:
+    """Results for an inline query, best first, at most 50: FAQ entries for an empty query;
+    else the FAQ answer (if one leads) then each excerpt on its own; else "nothing matches"."""
+    engine, documents = state.engine, state.engine.documents
+
+    def faq_item(faq_id: str, question: str) -> InlineItem:
+        def make() -> tuple[str, str, Rendered]:
+            answer = engine.answer_faq(faq_id)
+            if answer is None:
+                return question, "", render.render_text(render.NOT_FOUND)
+            top = answer.excerpts[0] if answer.excerpts else None
+            description = render.citation_text(top, documents) if top else ""
+            return question, description, render.render_answer(answer, documents)
+
+        return InlineItem(f"f:{faq_id}", make)
+
+    if not text:
+        return [faq_item(s.id, s.question) for s in engine.faq_list()[:INLINE_MAX]]
+    answer = engine.ask(text)
+    if not answer.answered:
+        no_match = ("Nothing in the article matches", "Try other words, or /faq in the chat",
+                    render.render_no_match(text))
+        return [InlineItem("none", lambda: no_match)]
+    items: list[InlineItem] = []
+    if answer.faq is not None:
+        faq, top = answer.faq, answer.excerpts[0] if answer.excerpts else None
+        description = render.citation_text(top, documents) if top else ""
+        rendered = render.render_answer(answer, documents)
+        items.append(InlineItem(f"f:{faq.id}", lambda: (faq.question, description, rendered)))
+    seen: set[int] = set()
+    for excerpt in render.all_excerpts(answer):
+        if excerpt.sentence_id in seen or len(items) >= INLINE_MAX:
+            continue
+        seen.add(excerpt.sentence_id)
+
+        def make(e: Excerpt = excerpt) -> tuple[str, str, Rendered]:
+            title = render.shorten(e.text.strip(), 80) or "Excerpt"
+            return (title, render.citation_text(e, documents),
+                    render.render_excerpt(answer, e, documents))
+
+        items.append(InlineItem(f"s:{excerpt.sentence_id}", make))
+    return items
+
+
+async def on_inline_query(update: Update, context: Context) -> None:
+    """`@bot question` in any chat: cited answers to share, ten per page."""
+    query = update.inline_query
+    try:
+        page = max(0, int(query.offset or 0))
+    except ValueError:
+        page = 0
+    items = inline_items(_state(context), query.query.strip())
+    results = []
+    for item in items[page * INLINE_PAGE : (page + 1) * INLINE_PAGE]:
+        title, description, rendered = item.make()
+        results.append(
+            InlineQueryResultArticle(
+                item.id,
+                title,
+                InputTextMessageContent(
+                    rendered.html, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
+                ),
+                description=description or None,
+            )
+        )
+    more = (page + 1) * INLINE_PAGE < len(items)
+    await query.answer(
+        results,
+        cache_time=INLINE_CACHE_SECONDS,
+        is_personal=False,
+        next_offset=str(page + 1) if more else "",
+    )
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def _describe(update: object) -> str:
+    """Where an error happened, without the user's text."""
+    if not isinstance(update, Update):
+        return "polling" if update is None else type(update).__name__
+    kind = next(
+        (k for k in ("message", "edited_message", "callback_query", "inline_query",
+                     "channel_post") if getattr(update, k, None) is not None),
+        "update",
+    )
+    chat = update.effective_chat
+    where = f" in {chat.type} chat {chat.id}" if chat else ""
+    return f"update {update.update_id} ({kind}{where})"
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Expected trouble (network, blocked by the user, flood control) is one log line; anything
+    else gets a traceback. In a private chat the user hears that something went wrong."""
+    error = context.error
+    where = _describe(update)
+    if isinstance(error, EXPECTED_ERRORS):
+        log.warning("%s while handling %s: %s", type(error).__name__, where, error)
+    else:
+        log.error("unexpected error while handling %s", where, exc_info=error)
+    if isinstance(error, Forbidden) or not isinstance(update, Update):
+        return
+    chat = update.effective_chat
+    if chat is not None and chat.type == ChatType.PRIVATE:
+        try:
+            await send(context, chat.id, render.render_text(SORRY))
+        except TelegramError as exc:
+            log.warning("could not tell chat %s about the error: %s", chat.id, exc)
+
+
+# ----------------------------------------------------------------------------- wiring
+
+
+def register(app: Application) -> None:
+    """Every handler, in the order they are tried (first match wins)."""
+    new = filters.UpdateType.MESSAGE
+    private = filters.ChatType.PRIVATE
+    private_new = private & new
+    for name, callback in (
+        ("start", on_start),
+        ("help", on_help),
+        ("faq", on_faq),
+        ("source", on_source),
+    ):
+        app.add_handler(CommandHandler(name, callback, filters=private_new))
+    app.add_handler(CommandHandler("ask", on_ask, filters=new))
+    app.add_handler(MessageHandler(private_new & filters.COMMAND, on_unknown_command))
+    app.add_handler(MessageHandler(private_new & filters.TEXT, on_private_text))
+    app.add_handler(
+        MessageHandler(filters.ChatType.GROUPS & new & filters.TEXT & ~filters.COMMAND,
+                       on_group_text)
+    )
+    app.add_handler(MessageHandler(private_new, on_private_other))
+    app.add_handler(MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, on_private_edit))
+    app.add_handler(CallbackQueryHandler(on_more, pattern=r"^more:"))
+    app.add_handler(CallbackQueryHandler(on_context, pattern=r"^ctx:"))
+    app.add_handler(CallbackQueryHandler(on_vote, pattern=r"^(up|down):"))
+    app.add_handler(CallbackQueryHandler(on_faq_button, pattern=r"^faq:"))
+    app.add_handler(CallbackQueryHandler(on_faq_page, pattern=r"^faqpage:"))
+    app.add_handler(CallbackQueryHandler(on_unknown_button))
+    app.add_handler(InlineQueryHandler(on_inline_query))
+    app.add_error_handler(on_error)
