@@ -143,12 +143,11 @@ def _write(db: sqlite_utils.Database, seeds: Seeds, digest: str) -> None:
             ],
             pk="id",
         )
+        texts = [(e.id, "question", e.question) for e in entries] + [
+            (e.id, "phrasing", p) for e in entries for p in e.phrasings
+        ]
         db["faq_phrasings"].insert_all(
-            [
-                {"faq": e.id, "kind": kind, "text": text}
-                for e in entries
-                for kind, text in [("question", e.question), *(("phrasing", p) for p in e.phrasings)]
-            ],
+            [{"faq": fid, "kind": kind, "text": text} for fid, kind, text in texts]
         )
         db["faq_cites"].insert_all(
             [

@@ -39,7 +39,7 @@ SYNONYM_MATCH = 0.85  # share of a concept's weight earned through a synonym, no
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    threshold: float = 0.45  # confidence below this: "not in the document"
+    threshold: float = 0.48  # confidence below this: "not in the document"
     faq_threshold: float = 0.55  # a FAQ entry must score this to lead the answer
     margin: float = 0.12  # a runner-up closer than this lowers the confidence
     candidate_cap: int = 2000  # postings longer than this only confirm, never gather
@@ -237,6 +237,13 @@ class Engine:
             r["id"]: _Faq(r["id"], r["question"], r["answer"], cites[r["id"]])
             for r in db.query("select id, question, answer from faq order by rowid")
         }
+        entry_keys: dict[str, set[Key]] = defaultdict(set)
+        for ph in self._phrasings:
+            entry_keys[ph.faq] |= ph.keys
+        for fid, entry in self.faq.items():
+            for sid in entry.cites:
+                entry_keys[fid] |= self.sentences[sid].keys
+        self._entry_keys = {fid: frozenset(keys) for fid, keys in entry_keys.items()}
         self._faq_ids = list(self.faq)
         self._faq_norms = [normalise(self.faq[f].question) for f in self._faq_ids]
         for phrase in self._phrases:
@@ -421,9 +428,18 @@ class Engine:
         for k in all_q:
             candidates.update(self._phrasing_postings.get(k, ()))
         best: dict[str, float] = {}
+        entry_cov: dict[str, float] = {}
         for i in candidates:
             p = self._phrasings[i]
             q_cov = sum(w * self._match(c, p.keys) for c, w in zip(query, weights, strict=True))
+            # Half the credit comes from the entry as a whole (all its phrasings and cited
+            # sentences): people's extra words are often in a sibling phrasing.
+            if p.faq not in entry_cov:
+                ek = self._entry_keys[p.faq]
+                entry_cov[p.faq] = sum(
+                    w * self._match(c, ek) for c, w in zip(query, weights, strict=True)
+                )
+            q_cov = 0.5 * q_cov + 0.5 * entry_cov[p.faq]
             t_cov = sum(w * self._match(c, all_q) for c, w in zip(p.concepts, p.weights,
                                                                     strict=True))
             # What the question asks must be covered; a phrasing about more than was asked

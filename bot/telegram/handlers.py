@@ -102,9 +102,14 @@ def markup(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
 
 
 async def send(
-    context: Context, chat_id: int, rendered: Rendered, reply_to: int | None = None
+    context: Context,
+    chat_id: int,
+    rendered: Rendered,
+    reply_to: int | None = None,
+    thread_id: int | None = None,
 ) -> Message:
-    """Send a rendered message; as a reply when `reply_to` (still sent if that was deleted)."""
+    """Send a rendered message; as a reply when `reply_to` (still sent if that was deleted),
+    in forum topic `thread_id` when the message answered was in one."""
     reply = None
     if reply_to is not None:
         reply = ReplyParameters(reply_to, allow_sending_without_reply=True)
@@ -115,13 +120,22 @@ async def send(
         reply_markup=markup(rendered.keyboard),
         link_preview_options=NO_PREVIEW,
         reply_parameters=reply,
+        message_thread_id=thread_id,
     )
+
+
+def _thread(message: object) -> int | None:
+    """The forum topic of a message, so answers land in the topic the question came from."""
+    if isinstance(message, Message) and message.is_topic_message:
+        return message.message_thread_id
+    return None
 
 
 async def reply(context: Context, message: Message, rendered: Rendered) -> Message:
     """Answer a message: in groups as a reply to it (so the asker sees it), plainly in private."""
     private = message.chat.type == ChatType.PRIVATE
-    return await send(context, message.chat.id, rendered, None if private else message.message_id)
+    reply_to = None if private else message.message_id
+    return await send(context, message.chat.id, rendered, reply_to, _thread(message))
 
 
 def render_fresh(state: BotState, answer: Answer) -> Rendered:
@@ -140,13 +154,15 @@ async def answer_question(context: Context, message: Message, question: str) -> 
     await reply(context, message, render_fresh(state, answer))
 
 
-async def answer_faq(context: Context, chat_id: int, faq_id: str, reply_to: int | None) -> bool:
+async def answer_faq(
+    context: Context, chat_id: int, faq_id: str, reply_to: int | None, thread_id: int | None
+) -> bool:
     """Send a FAQ entry's own answer; False when there is no such entry (any more)."""
     state = _state(context)
     answer = state.engine.answer_faq(faq_id)
     if answer is None:
         return False
-    await send(context, chat_id, render_fresh(state, answer), reply_to)
+    await send(context, chat_id, render_fresh(state, answer), reply_to, thread_id)
     return True
 
 
@@ -190,7 +206,7 @@ async def on_start(update: Update, context: Context) -> None:
     state = _state(context)
     payload = context.args[0] if context.args else ""
     if payload.startswith("faq_") and await answer_faq(
-        context, message.chat.id, payload.removeprefix("faq_"), None
+        context, message.chat.id, payload.removeprefix("faq_"), None, None
     ):
         return
     examples = state.engine.faq_list()[:3]
@@ -265,12 +281,21 @@ async def on_private_edit(update: Update, context: Context) -> None:
 # Each callback handler answers its query exactly once, whatever happens next.
 
 
-def _origin(update: Update) -> tuple[int | None, int | None]:
-    """(chat id, message id) of the message whose button was pressed, if it is reachable."""
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where the pressed button's message is, so the bot's answer goes beside it."""
+
+    chat_id: int
+    message_id: int
+    thread_id: int | None
+
+
+def _origin(update: Update) -> Origin | None:
+    """The message whose button was pressed, or None when unreachable (an inline message)."""
     message = update.callback_query.message
     if message is None:
-        return None, None
-    return message.chat.id, message.message_id
+        return None
+    return Origin(message.chat.id, message.message_id, _thread(message))
 
 
 async def on_more(update: Update, context: Context) -> None:
@@ -278,14 +303,14 @@ async def on_more(update: Update, context: Context) -> None:
     query = update.callback_query
     parsed = render.parse_callback(query.data or "")
     answer = _state(context).cache.get(parsed.key) if parsed else None
-    chat_id, message_id = _origin(update)
-    if parsed is None or answer is None or chat_id is None:
+    origin = _origin(update)
+    if parsed is None or answer is None or origin is None:
         await query.answer(EXPIRED)
         return
     await query.answer()
     documents = _state(context).engine.documents
     rendered = render.render_answer(answer, documents, parsed.key, parsed.page)
-    await send(context, chat_id, rendered, message_id)
+    await send(context, origin.chat_id, rendered, origin.message_id, origin.thread_id)
 
 
 async def on_context(update: Update, context: Context) -> None:
@@ -294,8 +319,8 @@ async def on_context(update: Update, context: Context) -> None:
     parsed = render.parse_callback(query.data or "")
     engine = _state(context).engine
     sentence = engine.sentences.get(parsed.sentence_id) if parsed else None
-    chat_id, message_id = _origin(update)
-    if sentence is None or chat_id is None:
+    origin = _origin(update)
+    if sentence is None or origin is None:
         await query.answer("That passage is no longer available, ask again")
         return
     await query.answer()
@@ -304,7 +329,7 @@ async def on_context(update: Update, context: Context) -> None:
     )
     paragraph = engine.paragraph(sentence.document, sentence.paragraph)
     rendered = render.render_context(sentence.text, paragraph, excerpt, engine.documents)
-    await send(context, chat_id, rendered, message_id)
+    await send(context, origin.chat_id, rendered, origin.message_id, origin.thread_id)
 
 
 async def on_vote(update: Update, context: Context) -> None:
@@ -321,13 +346,13 @@ async def on_faq_button(update: Update, context: Context) -> None:
     """A suggested or listed question: send that FAQ entry's answer."""
     query = update.callback_query
     parsed = render.parse_callback(query.data or "")
-    chat_id, message_id = _origin(update)
+    origin = _origin(update)
     faq_id = parsed.faq_id if parsed else ""
-    if chat_id is None or _state(context).engine.answer_faq(faq_id) is None:
+    if origin is None or _state(context).engine.answer_faq(faq_id) is None:
         await query.answer("That question is no longer in the list")
         return
     await query.answer()
-    await answer_faq(context, chat_id, faq_id, message_id)
+    await answer_faq(context, origin.chat_id, faq_id, origin.message_id, origin.thread_id)
 
 
 async def on_faq_page(update: Update, context: Context) -> None:
