@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+import textwrap
 from pathlib import Path
 
 from bot import config as configuration
@@ -61,7 +62,7 @@ def format_answer(answer: Answer, engine) -> str:
     """Plain-text answer for the terminal."""
     out = []
     if not answer.answered:
-        out.append("The article does not answer that.")
+        out.append("The document does not answer that.")
         if answer.suggestions:
             out.append("Closest questions it does answer:")
             out += [f"  - {s.question}" for s in answer.suggestions]
@@ -70,9 +71,9 @@ def format_answer(answer: Answer, engine) -> str:
         out += [answer.faq.answer, ""]
     for e in answer.excerpts[:3]:
         doc = engine.documents.get(e.document)
-        title = doc.title if doc else e.document
-        out.append(f"  “{e.text}”")
-        out.append(f"     — {title}, paragraph {e.paragraph}")
+        source = ", ".join(x for x in (doc.title, doc.publisher, doc.date) if x) if doc else ""
+        out.append(textwrap.fill(e.text, 96, initial_indent="  > ", subsequent_indent="    "))
+        out.append(f"    ({source or e.document}, paragraph {e.paragraph})")
     out.append(f"(confidence {answer.confidence:.2f})")
     return "\n".join(out)
 
