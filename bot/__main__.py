@@ -8,10 +8,15 @@ import logging
 import sys
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import config as configuration
 from bot.answer import Answer
 from bot.ingest import SeedError
+
+if TYPE_CHECKING:
+    from bot.evaluate import Case
+    from bot.search import Engine
 
 log = logging.getLogger("bot")
 
@@ -38,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("file", type=Path)
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--fit", action="store_true", help="fit the confidence calibration on this set and print it"
+    )
     p = sub.add_parser("bench", help="measure build time, latency and memory")
     _common(p)
     p.add_argument("--json", action="store_true")
@@ -130,8 +138,27 @@ def cmd_eval(args: argparse.Namespace, cfg: configuration.Config) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.fit:
+        return _fit(engine, cases)
     report = evaluate(engine, cases)
     print(json.dumps(report.to_json(), indent=2) if args.json else format_report(report))
+    return 0
+
+
+def _fit(engine: Engine, cases: list[Case]) -> int:
+    """Fit Platt scaling on raw scores gathered with no threshold and no calibration."""
+    import dataclasses
+
+    from bot.calibrate import sigmoid
+    from bot.evaluate import evaluate
+
+    settings = engine.settings
+    engine.settings = dataclasses.replace(settings, threshold=0.0, calibration=None)
+    a, b = evaluate(engine, cases).fit()
+    raw_threshold = settings.threshold if settings.calibration is None else None
+    print(f"calibration = [{a:.3f}, {b:.3f}]")
+    if raw_threshold is not None:
+        print(f"raw threshold {raw_threshold} is confidence {sigmoid(a * raw_threshold + b):.3f}")
     return 0
 
 

@@ -60,6 +60,8 @@ class Answer:
     suggestions: tuple[Suggestion, ...] = ()
     # Excerpts past the first page, for a "More" button; never in the JSON form.
     more: tuple[Excerpt, ...] = field(default=(), compare=False)
+    # The evidence score before calibration, for fitting the calibration; not in the JSON form.
+    raw: float = field(default=0.0, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -50,6 +50,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "faq_threshold": (int, float),
         "margin": (int, float),
         "candidate_cap": int,
+        "calibration": list,
     },
     "log": {"level": str, "path": str, "store_questions": bool},
 }
@@ -83,6 +84,21 @@ def _read(path: Path) -> dict[str, Any]:
             if not isinstance(v, want) or (want is int and isinstance(v, bool)):
                 raise ConfigError(f"config {path}: {section}.{key} has the wrong type")
     return data
+
+
+def _calibration(
+    value: list | None, default: tuple[float, float] | None
+) -> tuple[float, float] | None:
+    """[a, b] for Platt scaling; an empty list switches calibration off (raw scores)."""
+    if value is None:
+        return default
+    if value == []:
+        return None
+    if len(value) != 2 or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in value
+    ):
+        raise ConfigError("matching.calibration must be [a, b] (two numbers) or []")
+    return float(value[0]), float(value[1])
 
 
 def load(
@@ -125,6 +141,7 @@ def load(
         faq_threshold=float(mt.get("faq_threshold", defaults.faq_threshold)),
         margin=float(mt.get("margin", defaults.margin)),
         candidate_cap=int(mt.get("candidate_cap", defaults.candidate_cap)),
+        calibration=_calibration(mt.get("calibration"), defaults.calibration),
     )
     for name in ("threshold", "faq_threshold", "margin"):
         if not 0.0 <= getattr(matching, name) <= 1.0:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.answer import Answer
+from bot.calibrate import expected_calibration_error, fit_platt
 from bot.search import Engine
 from bot.text import normalise
 
@@ -66,6 +67,15 @@ class Report:
             else None,
         }
 
+    def calibration_error(self) -> float:
+        """ECE of the stated confidence against being right (an oos answer is never right)."""
+        probs = [r.answer.confidence for r in self.results]
+        return expected_calibration_error(probs, [r.rank == 1 for r in self.results])
+
+    def fit(self) -> tuple[float, float]:
+        """Platt parameters for this set's raw scores (the engine must run with threshold 0)."""
+        return fit_platt([r.answer.raw for r in self.results], [r.rank == 1 for r in self.results])
+
     def misses(self) -> list[Result]:
         return [
             r
@@ -76,7 +86,7 @@ class Report:
     def to_json(self) -> dict[str, Any]:
         kinds = sorted({r.case.kind for r in self.results})
         return {
-            "overall": self.figures(),
+            "overall": {**self.figures(), "calibration_error": round(self.calibration_error(), 4)},
             "kinds": {k: self.figures(k) for k in kinds},
             "misses": [
                 {
@@ -131,7 +141,8 @@ def format_report(report: Report) -> str:
         f"questions {o['questions']}  in scope {o['in_scope']}  out of scope {o['out_of_scope']}",
         f"top-1 {o['top1']:.3f}  top-3 {o['top3']:.3f}  MRR {o['mrr']:.3f}  "
         f"in-scope refused {o['in_scope_refused']:.3f}  "
-        f"out-of-scope refused {o['oos_refused'] if o['oos_refused'] is not None else '-'}",
+        f"out-of-scope refused {o['oos_refused'] if o['oos_refused'] is not None else '-'}  "
+        f"calibration error {report.calibration_error():.3f}",
         "",
         f"{'kind':<11}{'n':>4}{'top-1':>8}{'top-3':>8}{'MRR':>8}{'refused':>9}",
     ]

@@ -24,6 +24,7 @@ import sqlite_utils
 from rapidfuzz import fuzz, process
 
 from bot.answer import Answer, Excerpt, FaqHit, Suggestion
+from bot.calibrate import sigmoid
 from bot.text import STOPWORDS, normalise, stem, stems, tokens
 
 MAX_QUERY_CHARS = 1000  # longer messages are judged on their start; nobody asks in an essay
@@ -39,11 +40,14 @@ SYNONYM_MATCH = 0.85  # share of a concept's weight earned through a synonym, no
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    threshold: float = 0.48  # confidence below this: "not in the document"
+    threshold: float = 0.4  # confidence below this: "not in the document" (raw score 0.48)
     faq_threshold: float = 0.55  # a FAQ entry must score this to lead the answer
     margin: float = 0.12  # a runner-up closer than this lowers the confidence
     candidate_cap: int = 2000  # postings longer than this only confirm, never gather
     direct_weight: float = 0.8  # a sentence matched only by shared words scores this share
+    # Platt scaling of the raw score into the probability of a right answer (bot/calibrate.py),
+    # fitted with `python -m bot eval tests/data/questions.jsonl --fit`.
+    calibration: tuple[float, float] | None = (9.01, -4.737)
 
 
 @dataclass(frozen=True, slots=True)
@@ -497,10 +501,11 @@ class Engine:
         group = set(self.faq[lead].cites) if lead else {ranked[0]}
         runner = next((final[s] for s in ranked if s not in group), 0.0)
         penalty = max(0.0, self.settings.margin - (top - runner)) * 0.5
-        confidence = max(0.0, min(1.0, top - penalty))
+        raw = max(0.0, min(1.0, top - penalty))
+        confidence = self.calibrated(raw)
         if confidence < self.settings.threshold:
             return Answer(query=question, answered=False, confidence=confidence,
-                          suggestions=self._suggest(faqs, norm))
+                          suggestions=self._suggest(faqs, norm), raw=raw)
         keys = frozenset(k for c in query for k in c.keys)
         excerpts = tuple(self._excerpt(sid, final.get(sid, 0.0), keys) for sid in ranked[:25])
         return Answer(
@@ -511,11 +516,19 @@ class Engine:
             excerpts=excerpts[:MAX_EXCERPTS],
             suggestions=self._suggest(faqs, norm, exclude=lead),
             more=excerpts[MAX_EXCERPTS:],
+            raw=raw,
         )
 
     @lru_cache(maxsize=4096)  # noqa: B019 - the engine lives as long as the process
     def _sentence_concepts(self, sid: int) -> list[Concept]:
         return self.concepts(self.sentences[sid].text)
+
+    def calibrated(self, raw: float) -> float:
+        """The probability of a right answer for a raw score (the raw score when uncalibrated)."""
+        if self.settings.calibration is None:
+            return raw
+        a, b = self.settings.calibration
+        return sigmoid(a * raw + b)
 
     def _excerpt(self, sid: int, score: float, keys: frozenset[Key]) -> Excerpt:
         s = self.sentences[sid]

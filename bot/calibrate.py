@@ -1,0 +1,76 @@
+"""Platt scaling: turn the engine's raw evidence score into the probability of a right answer.
+
+The raw score ranks well but its scale means nothing; a confidence of 0.8 should be right about
+80 % of the time. Two numbers, fitted by `python -m bot eval FILE --fit` on a labelled question
+set, map one onto the other; the expected calibration error tells how well they do.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+
+def sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def fit_platt(scores: Sequence[float], labels: Sequence[bool], iterations: int = 50) -> tuple[
+    float, float
+]:
+    """(a, b) maximising the likelihood of labels under sigmoid(a * score + b), by Newton steps.
+
+    Platt's smoothed targets keep the fit finite when the two classes separate completely.
+    """
+    positives = sum(1 for y in labels if y)
+    negatives = len(labels) - positives
+    hi = (positives + 1) / (positives + 2)
+    lo = 1 / (negatives + 2)
+    targets = [hi if y else lo for y in labels]
+    a, b = 1.0, 0.0
+    for _ in range(iterations):
+        g_a = g_b = h_aa = h_ab = h_bb = 0.0
+        for s, t in zip(scores, targets, strict=True):
+            p = sigmoid(a * s + b)
+            d = p - t
+            w = max(p * (1 - p), 1e-12)
+            g_a += d * s
+            g_b += d
+            h_aa += w * s * s
+            h_ab += w * s
+            h_bb += w
+        h_aa += 1e-9  # keeps the 2x2 system solvable when every score is the same
+        h_bb += 1e-9
+        det = h_aa * h_bb - h_ab * h_ab
+        if abs(det) < 1e-18:
+            break
+        step_a = (h_bb * g_a - h_ab * g_b) / det
+        step_b = (h_aa * g_b - h_ab * g_a) / det
+        a, b = a - step_a, b - step_b
+        if abs(step_a) < 1e-9 and abs(step_b) < 1e-9:
+            break
+    return a, b
+
+
+def expected_calibration_error(
+    probabilities: Sequence[float], labels: Sequence[bool], bins: int = 10
+) -> float:
+    """Average gap between stated confidence and observed accuracy, weighted by bin size."""
+    if not probabilities:
+        return 0.0
+    total = 0.0
+    for k in range(bins):
+        lo, hi = k / bins, (k + 1) / bins
+        members = [
+            (p, y)
+            for p, y in zip(probabilities, labels, strict=True)
+            if lo <= p < hi or (k == bins - 1 and p == 1.0)
+        ]
+        if members:
+            confidence = sum(p for p, _ in members) / len(members)
+            accuracy = sum(1 for _, y in members if y) / len(members)
+            total += len(members) * abs(confidence - accuracy)
+    return total / len(probabilities)
