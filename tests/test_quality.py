@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluate import evaluate, format_report, load_cases
+from bot.evaluate import Report, evaluate, format_report, load_cases
 from bot.search import Engine
 
 QUESTIONS = Path(__file__).parent / "data" / "questions.jsonl"
