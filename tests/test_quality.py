@@ -17,7 +17,7 @@ QUESTIONS = Path(__file__).parent / "data" / "questions.jsonl"
 
 
 @pytest.fixture(scope="module")
-def report(engine: Engine):
+def report(engine: Engine) -> Report:
     return evaluate(engine, load_cases(QUESTIONS))
 
 
@@ -28,7 +28,7 @@ def test_own_question_set_is_large_and_covers_every_kind() -> None:
     assert kinds >= {"factual", "paraphrase", "typo", "alias", "keyword", "yesno", "oos"}
 
 
-def test_own_question_set_meets_the_quality_bar(report) -> None:
+def test_own_question_set_meets_the_quality_bar(report: Report) -> None:
     figures = report.figures()
     detail = format_report(report)
     assert figures["top1"] >= 0.92, detail
