@@ -1,12 +1,14 @@
-"""Command line: index | ask | chat | eval | bench | run."""
+"""Command line: index | ask | chat | eval | bench | run | report."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import re
 import sys
 import textwrap
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,6 +55,13 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run the Telegram bot (polling, or webhook per config)")
     _common(p)
     p.add_argument("--webhook", action="store_true", help="webhook mode whatever the config says")
+    p = sub.add_parser("report", help="what people asked that the bot could not answer")
+    p.add_argument("--config", type=Path, help="TOML config file (its [log] path is read)")
+    p.add_argument("--since", metavar="YYYY-MM-DD", help="only questions from this day on (UTC)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="one JSON object")
+    fmt.add_argument("--csv", action="store_true", help="one CSV table with a section column")
+    p.set_defaults(seeds=None, db=None)
     return parser
 
 
@@ -175,6 +184,40 @@ def cmd_run(args: argparse.Namespace, cfg: configuration.Config) -> int:
     return run(cfg, webhook=args.webhook)
 
 
+def cmd_report(args: argparse.Namespace, cfg: configuration.Config) -> int:
+    from bot import report
+
+    since = None
+    if args.since is not None:
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", args.since):
+                raise ValueError(args.since)
+            since = date.fromisoformat(args.since)
+        except ValueError:
+            message = f"error: --since takes a date like 2025-01-31, not {args.since!r}"
+            print(message, file=sys.stderr)
+            return 2
+    if not cfg.log_db.is_file():
+        note = f"no questions logged yet at {cfg.log_db}"
+        if not (args.json or args.csv):
+            print(note)
+            return 0
+        # The machine formats still print their (empty) shape, so scripts need no special case.
+        print(note, file=sys.stderr)
+    try:
+        result = report.build_report(cfg.log_db, since)
+    except report.LogError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(report.format_json(result))
+    elif args.csv:
+        sys.stdout.write(report.format_csv(result))
+    else:
+        print(report.format_text(result, cfg.log_db, since))
+    return 0
+
+
 COMMANDS = {
     "index": cmd_index,
     "ask": cmd_ask,
@@ -182,6 +225,7 @@ COMMANDS = {
     "eval": cmd_eval,
     "bench": cmd_bench,
     "run": cmd_run,
+    "report": cmd_report,
 }
 
 

@@ -37,6 +37,8 @@ class Config:
     log_level: str = "INFO"
     log_db: Path = Path("data/questions.sqlite3")
     store_questions: bool = True
+    # Salt for the user hashes in the question log; "" means a random one kept in the log itself.
+    log_salt: str = field(default="", repr=False)
     matching: Settings = field(default_factory=Settings)
     source: Path | None = None
 
@@ -52,7 +54,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "candidate_cap": int,
         "calibration": list,
     },
-    "log": {"level": str, "path": str, "store_questions": bool},
+    "log": {"level": str, "path": str, "store_questions": bool, "salt": str},
 }
 
 
@@ -161,6 +163,7 @@ def load(
         log_level=level,
         log_db=rel(lg.get("path"), Path("data/questions.sqlite3")),
         store_questions=lg.get("store_questions", True),
+        log_salt=os.environ.get("BOT_LOG_SALT", "").strip() or lg.get("salt", ""),
         matching=matching,
         source=path,
     )

@@ -10,6 +10,7 @@ makes the 4,096-character budget exact rather than a guess made on markup.
 
 from __future__ import annotations
 
+import copy
 import html
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -297,9 +298,30 @@ def _blank(text: str) -> bool:
 _INVISIBLE = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})
 
 
-def _assemble(blocks: list[_Block], limit: int = MAX_VISIBLE, fallback: str = ELLIPSIS) -> str:
-    """Shrink what may shrink until the visible text fits `limit`, cap entities, emit HTML.
-    A message that would show nothing shows `fallback` instead (Telegram refuses empty ones)."""
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units: characters beyond the BMP (most emoji) count twice."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _assemble(blocks: list[_Block], fallback: str = ELLIPSIS) -> str:
+    """The HTML of blocks, shrunk to Telegram's limit.
+
+    The limit is applied in UTF-16 code units, which are never fewer than characters: whichever
+    of the two Telegram counts, the message fits. Emoji-heavy text just gets a smaller budget.
+    """
+    limit = MAX_VISIBLE
+    for _ in range(8):
+        markup = _assemble_within(copy.deepcopy(blocks), limit, fallback)
+        excess = utf16_len(visible_text(markup)) - MAX_VISIBLE
+        if excess <= 0:
+            return markup
+        limit -= excess
+    return _assemble_within(copy.deepcopy(blocks), MAX_VISIBLE // 2, fallback)
+
+
+def _assemble_within(blocks: list[_Block], limit: int, fallback: str) -> str:
+    """Shrink what may shrink until the visible text fits `limit` characters, cap entities,
+    emit HTML. A message that would show nothing shows `fallback` (Telegram refuses those)."""
     blocks = [b for b in blocks if b.runs]
     if _blank("".join(r.text for b in blocks for r in b.runs)):
         blocks = [_Block([_Run(fallback)])]

@@ -40,14 +40,14 @@ SYNONYM_MATCH = 0.85  # share of a concept's weight earned through a synonym, no
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    threshold: float = 0.4  # confidence below this: "not in the document" (raw score 0.48)
+    threshold: float = 0.4  # confidence below this: "not in the document" (raw score 0.46)
     faq_threshold: float = 0.55  # a FAQ entry must score this to lead the answer
     margin: float = 0.12  # a runner-up closer than this lowers the confidence
     candidate_cap: int = 2000  # postings longer than this only confirm, never gather
     direct_weight: float = 0.8  # a sentence matched only by shared words scores this share
     # Platt scaling of the raw score into the probability of a right answer (bot/calibrate.py),
     # fitted with `python -m bot eval tests/data/questions.jsonl --fit`.
-    calibration: tuple[float, float] | None = (9.01, -4.737)
+    calibration: tuple[float, float] | None = (9.822, -4.957)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +118,13 @@ QTYPES: list[tuple[str, re.Pattern[str]]] = [
     ("distance", re.compile(r"\bhow (far|close|near)\b|\bdistance\b")),
     ("time", re.compile(r"\bwhen\b|\bwhat (time|day|date|year)\b|\bwhich (day|year)\b")),
     ("person", re.compile(r"\bwho(m|se|s)?\b")),
-    ("place", re.compile(r"\bwhere\b|\bwheres\b|\bwhich (city|town|country|place)\b")),
+    (
+        "place",
+        re.compile(
+            r"\bwhere\b|\bwheres\b|\b(which|what) (\w+ )?"
+            r"(city|town|country|place|capital|region|area|province|border|crossing)\b"
+        ),
+    ),
     ("reason", re.compile(r"\bwhy\b|\bwhat for\b")),
 ]
 SPECIFIC = {"quantity", "duration", "distance", "time", "person", "place", "reason"}
@@ -138,9 +144,19 @@ _HOW_WORDS = frozenset(["many", "much", "far", "long", "close", "near", "often",
 CUE_MISS = 0.4  # a sentence lacking what the question type needs keeps this share of its score
 
 
+_WH = re.compile(r"\b(who|whom|whose|whos|what|whats|which|when|where|wheres|why|how)\b")
+
+
 def question_types(norm: str) -> frozenset[str]:
-    """The type the question opens with: in "where was he when ..." the "when" is not asked."""
-    found = [(m.start(), name) for name, pattern in QTYPES if (m := pattern.search(norm))]
+    """The type of the question's first wh-word: in "what did he say when ..." nothing specific
+    is asked about time, and in "where was he when ..." only the place is."""
+    first = _WH.search(norm)
+    limit = first.start() if first else len(norm)
+    found = [
+        (m.start(), name)
+        for name, pattern in QTYPES
+        if (m := pattern.search(norm)) and m.start() <= limit
+    ]
     return frozenset({min(found)[1]}) if found else frozenset()
 
 
@@ -244,9 +260,6 @@ class Engine:
         entry_keys: dict[str, set[Key]] = defaultdict(set)
         for ph in self._phrasings:
             entry_keys[ph.faq] |= ph.keys
-        for fid, entry in self.faq.items():
-            for sid in entry.cites:
-                entry_keys[fid] |= self.sentences[sid].keys
         self._entry_keys = {fid: frozenset(keys) for fid, keys in entry_keys.items()}
         self._faq_ids = list(self.faq)
         self._faq_norms = [normalise(self.faq[f].question) for f in self._faq_ids]
@@ -326,13 +339,16 @@ class Engine:
         return out
 
     def _word_keys(self, toks: list[tuple[str, int, int, bool]], st: list[str]) -> set[Key]:
-        """Keys of each word of a phrase on its own (index side only)."""
+        """Names and synonym groups that single words of a phrase have on their own (index side).
+
+        "the UN special envoy" also answers to "UN" and "envoy"; plain words inside a name
+        ("nations" in "United Nations") do not leak out of it.
+        """
         out: set[Key] = set()
         for (w, *_), s in zip(toks, st, strict=True):
-            if w in STOPWORDS:
-                continue
             hit = self._phrases.get((s,))
-            out |= hit[0] if hit else {self._key("p:" + s)}
+            if hit and w not in STOPWORDS:
+                out |= hit[0]
         return out
 
     @lru_cache(maxsize=8192)  # noqa: B019 - the engine lives as long as the process
@@ -436,8 +452,8 @@ class Engine:
         for i in candidates:
             p = self._phrasings[i]
             q_cov = sum(w * self._match(c, p.keys) for c, w in zip(query, weights, strict=True))
-            # Half the credit comes from the entry as a whole (all its phrasings and cited
-            # sentences): people's extra words are often in a sibling phrasing.
+            # Half the credit comes from the entry as a whole (all its phrasings): people's
+            # extra words are often in a sibling phrasing.
             if p.faq not in entry_cov:
                 ek = self._entry_keys[p.faq]
                 entry_cov[p.faq] = sum(

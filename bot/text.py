@@ -143,6 +143,10 @@ STOPWORDS: frozenset[str] = frozenset(
     hey hi hello ok okay sorry dumb question anyone someone somebody guys lol like want wanna
     gonna gotta kinda sorta actually exactly even still yet already happen happened happening
     going goes go went thanks thank the al el
+    need needs needed wondering wonder wondered idea exactly whatever anyway anyways basically
+    literally honestly seriously homework assignment essay curious kindly dear sir madam
+    guess maybe perhaps stuff lot lots bit kinda alright hmm um uh cheers folks mate bro
+    explain clarify know knows knew
     """.split()
 )
 # "us" is a stopword only when it is not the country: aliases decide that before stopwords apply.

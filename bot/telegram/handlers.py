@@ -451,7 +451,7 @@ async def on_inline_query(update: Update, context: Context) -> None:
         results.append(
             InlineQueryResultArticle(
                 item.id,
-                title,
+                render.shorten(" ".join(title.split()), 100) or "Answer",
                 InputTextMessageContent(
                     rendered.html, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
                 ),
