@@ -30,6 +30,7 @@ from bot.text import STOPWORDS, normalise, stem, stems, tokens
 MAX_QUERY_CHARS = 1000  # longer messages are judged on their start; nobody asks in an essay
 MAX_EXCERPTS = 5
 MAX_MORE = 20
+RELATIVE_FLOOR = 0.6  # excerpts scoring below this share of the best are dropped
 SHORTLIST = 300  # candidates kept for the finer scoring
 
 
@@ -523,7 +524,10 @@ class Engine:
             return Answer(query=question, answered=False, confidence=confidence,
                           suggestions=self._suggest(faqs, norm), raw=raw)
         keys = frozenset(k for c in query for k in c.keys)
-        excerpts = tuple(self._excerpt(sid, final.get(sid, 0.0), keys) for sid in ranked[:25])
+        # Sentences far weaker than the best are noise next to it, not further answers.
+        floor = RELATIVE_FLOOR * final[ranked[0]]
+        kept = [sid for sid in ranked[: MAX_EXCERPTS + MAX_MORE] if final.get(sid, 0.0) >= floor]
+        excerpts = tuple(self._excerpt(sid, final.get(sid, 0.0), keys) for sid in kept)
         return Answer(
             query=question,
             answered=True,

@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHAT = DEFAULT_USER_ID
 GROUP = DEFAULT_GROUP_ID
 BOT = "docs_test_bot"
-ANSWERED = "How far is Homs from Damascus?"  # a FAQ-led answer with more than one page
+ANSWERED = "Where is Bashar al-Assad?"  # a FAQ-led answer with more than one page
 # The engine keeps improving, so the questions it cannot answer are picked from candidates.
 NOT_ANSWERED_CANDIDATES = (
     "What is the population of Damascus?",
