@@ -216,7 +216,7 @@ class Engine:
         names: frozenset[Key] = frozenset()  # who the previous sentence was about
         prev_doc = None
         for r in db.query("select * from sentences order by id"):
-            concepts = self.concepts(r["text"])
+            concepts = self.concepts(r["text"], grow=True)
             keys = frozenset(k for c in concepts for k in c.keys)
             if r["document"] != prev_doc:
                 names, prev_doc = frozenset(), r["document"]
@@ -241,7 +241,7 @@ class Engine:
         self._phrasings: list[_Phrasing] = []
         self._phrasing_postings: dict[Key, list[int]] = defaultdict(list)
         for r in db.query("select faq, text from faq_phrasings order by rowid"):
-            cs = self.concepts(r["text"])
+            cs = self.concepts(r["text"], grow=True)
             if not cs:
                 continue
             keys = frozenset(k for c in cs for k in c.keys)
@@ -298,8 +298,12 @@ class Engine:
     def _content_words(text: str) -> list[str]:
         return [w for w, *_ in tokens(text) if w not in STOPWORDS]
 
-    def concepts(self, text: str, query: bool = False) -> list[Concept]:
-        """The concepts of a text. A query has its misspelt words mended first."""
+    def concepts(self, text: str, query: bool = False, grow: bool = False) -> list[Concept]:
+        """The concepts of a text. A query has its misspelt words mended first.
+
+        Only loading grows the key table (grow=True); afterwards a word the index has never
+        seen stays a string key, so answering never writes to shared state.
+        """
         toks = tokens(text)
         if len(toks) > 2 and all(t[3] for t in toks if len(t[0]) > 1):  # SHOUTED: case says nothing
             toks = [(w, s, e, False) for w, s, e, _ in toks]
@@ -323,7 +327,7 @@ class Engine:
                     continue
                 names = keys & self._alias_keys
                 exact: Key = (
-                    min(names) if names else self._lookup("p:" + " ".join(st[i : i + n]), not query)
+                    min(names) if names else self._lookup("p:" + " ".join(st[i : i + n]), grow)
                 )
                 ws = tuple(t[0] for t in toks[i : i + n])
                 if n > 1 and not query:  # "the UN special envoy" also answers to "UN", "envoy"
@@ -334,7 +338,7 @@ class Engine:
             else:
                 w, s, e, _ = toks[i]
                 if w not in STOPWORDS and (len(w) > 1 or w.isdigit()):
-                    k = self._lookup("p:" + st[i], not query)
+                    k = self._lookup("p:" + st[i], grow)
                     out.append(Concept(frozenset({k}), k, s, e, (w,)))
                 i += 1
         return out
