@@ -52,7 +52,9 @@ _stemmer = Stemmer.Stemmer("english")
 
 def normalise(text: str) -> str:
     """NFKC, case-fold, straight quotes, ASCII hyphens, single spaces: the eval README's rule."""
-    text = unicodedata.normalize("NFKC", text)
+    # Quotes first as well: NFKC turns a spacing accent used as an apostrophe (U+00B4) into a space
+    # and a combining mark, which would split the word that tokens() keeps whole.
+    text = unicodedata.normalize("NFKC", text.translate(_QUOTES))
     text = _FORMAT_CHARS.sub("", text).translate(_QUOTES).casefold()
     return _SPACE.sub(" ", text).strip()
 

@@ -1,0 +1,325 @@
+"""The editor's report from the question log: what the bot could not answer, so the FAQ can grow.
+
+Read-only over the log `bot.questionlog` writes (safe while the bot runs: the log is WAL).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sqlite3
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rapidfuzz import fuzz, process
+from sqlite_utils import Database
+
+NOT_STORED = "(question text not stored)"
+UNKNOWN = "(unknown)"
+GROUP_CUTOFF = 80.0  # token_set_ratio at which two wordings count as the same question
+MAX_EXAMPLES = 5
+LOW_CONFIDENCE = 0.6  # answered, but below this: worth a look
+LOW_LIMIT = 20
+STATS_DAYS = 30  # how far back /stats looks for unanswered questions
+SECTIONS = ("unanswered", "disliked", "faq_hits", "low_confidence")
+CSV_FIELDS = ("section", "question", "count", "examples", "answer", "id", "confidence")
+
+_PUNCT = re.compile(r"[^\w\s]|_")
+# Words that change how a question is worded, not what it asks: dropped before comparing, so
+# "who is the pm of syria" and "who's syria's pm" meet. Question words are kept on purpose.
+_FILLER = frozenset(
+    "a an the is are was were be been am s of in on at to for by from with and or "
+    "do does did has have had it its please tell me".split()
+)
+
+
+class LogError(Exception):
+    """The file at the log path is not a readable question log."""
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    unanswered: list[dict[str, Any]] = field(default_factory=list)
+    disliked: list[dict[str, Any]] = field(default_factory=list)
+    faq_hits: list[dict[str, Any]] = field(default_factory=list)
+    low_confidence: list[dict[str, Any]] = field(default_factory=list)
+    total: int = 0
+    answered: int = 0
+
+    def to_json(self) -> dict[str, list[dict[str, Any]]]:
+        return {name: getattr(self, name) for name in SECTIONS}
+
+
+def normalise(question: str) -> str:
+    """Comparison form: casefolded, punctuation and filler words gone."""
+    words = _PUNCT.sub(" ", question.casefold()).split()
+    return " ".join(w for w in words if w not in _FILLER) or " ".join(words)
+
+
+def group_questions(
+    questions: Iterable[str | None], cutoff: float = GROUP_CUTOFF
+) -> list[dict[str, Any]]:
+    """Near-duplicate questions as groups, most asked first.
+
+    Greedy: the most asked wording not yet grouped founds a group and takes every ungrouped
+    wording scoring at least `cutoff` against it. Texts that were not stored (None) form one
+    group of their own, since they cannot be compared.
+    """
+    wordings: Counter[str] = Counter()
+    hidden = 0
+    for q in questions:
+        if q is None:
+            hidden += 1
+        elif q.strip():
+            wordings[" ".join(q.split())] += 1
+    # Wordings differing only in case or punctuation share one comparison key.
+    by_key: dict[str, Counter[str]] = defaultdict(Counter)
+    for wording, n in wordings.items():
+        by_key[normalise(wording)][wording] += n
+    keys = sorted(by_key, key=lambda k: (-sum(by_key[k].values()), k))
+    grouped: set[str] = set()
+    groups = []
+    for i, key in enumerate(keys):
+        if key in grouped:
+            continue
+        grouped.add(key)
+        members = Counter(by_key[key])
+        # Every key before this one is grouped already. Only a key with words can match others
+        # ("???" normalises to nothing and stays alone).
+        rest = [k for k in keys[i + 1 :] if k not in grouped] if key else []
+        matches = process.extract(
+            key, rest, scorer=fuzz.token_set_ratio, score_cutoff=cutoff, limit=None
+        )
+        for match, _score, _index in matches:
+            grouped.add(match)
+            members.update(by_key[match])
+        ranked = sorted(members.items(), key=lambda item: (-item[1], item[0]))
+        groups.append(
+            {
+                "question": ranked[0][0],
+                "count": sum(members.values()),
+                "examples": [w for w, _ in ranked[:MAX_EXAMPLES]],
+            }
+        )
+    if hidden:
+        groups.append({"question": NOT_STORED, "count": hidden, "examples": []})
+    groups.sort(key=lambda g: (-g["count"], g["question"]))
+    return groups
+
+
+def _open(path: Path) -> Database | None:
+    """The log, or None when nothing was logged yet; never creates the file."""
+    if not path.is_file():
+        return None
+    try:
+        db = Database(sqlite3.connect(path))
+        if "questions" not in db.table_names():
+            db.close()
+            return None
+    except sqlite3.DatabaseError as exc:
+        raise LogError(f"{path} is not a question log: {exc}") from exc
+    return db
+
+
+def _since(since: date | None) -> str:
+    return since.isoformat() if since else ""
+
+
+def build_report(
+    path: Path,
+    since: date | None = None,
+    *,
+    cutoff: float = GROUP_CUTOFF,
+    low_below: float = LOW_CONFIDENCE,
+    low_limit: int = LOW_LIMIT,
+) -> Report:
+    """The four sections from the log at `path`, counting from `since` (UTC) on."""
+    db = _open(path)
+    if db is None:
+        return Report()
+    try:
+        return _build(db, _since(since), cutoff, low_below, low_limit)
+    except sqlite3.DatabaseError as exc:
+        raise LogError(f"cannot read the question log {path}: {exc}") from exc
+    finally:
+        db.close()
+
+
+def _build(db: Database, since: str, cutoff: float, low_below: float, low_limit: int) -> Report:
+    totals = next(
+        db.query(
+            "SELECT count(*) AS total, coalesce(sum(answered), 0) AS answered"
+            " FROM questions WHERE ts >= ?",
+            [since],
+        )
+    )
+    unanswered = group_questions(
+        (
+            row["question"]
+            for row in db.query(
+                "SELECT question FROM questions WHERE answered = 0 AND ts >= ?", [since]
+            )
+        ),
+        cutoff,
+    )
+    faq_hits = list(
+        db.query(
+            "SELECT faq_id AS id, count(*) AS count FROM questions"
+            " WHERE faq_id IS NOT NULL AND ts >= ? GROUP BY faq_id ORDER BY count DESC, faq_id",
+            [since],
+        )
+    )
+    # One wording per question, at its lowest confidence, so a repeated question takes one line.
+    low = [
+        {"question": row["question"] or NOT_STORED, "confidence": row["confidence"]}
+        for row in db.query(
+            "SELECT question, min(confidence) AS confidence FROM questions"
+            " WHERE answered = 1 AND confidence < ? AND ts >= ?"
+            " GROUP BY question ORDER BY confidence, question LIMIT ?",
+            [low_below, since, low_limit],
+        )
+    ]
+    return Report(
+        unanswered=unanswered,
+        disliked=_disliked(db, since),
+        faq_hits=faq_hits,
+        low_confidence=low,
+        total=totals["total"],
+        answered=totals["answered"],
+    )
+
+
+def answer_ref(faq_id: str | None, sentences_json: str | None) -> str:
+    """What an answer was, as text: its FAQ id, else its first sentence's place."""
+    if faq_id:
+        return f"faq:{faq_id}"
+    try:
+        first = json.loads(sentences_json or "[]")[0]
+        return f"{first['document']}, paragraph {first['paragraph']}, sentence {first['sentence']}"
+    except (ValueError, LookupError, TypeError):
+        return UNKNOWN
+
+
+def _disliked(db: Database, since: str) -> list[dict[str, Any]]:
+    """Thumbs-down per answer (FAQ entry or first sentence), across every time it was given."""
+    rows = db.query(
+        "SELECT q.id, q.question, q.faq_id, q.sentences FROM feedback AS f"
+        " LEFT JOIN questions AS q ON q.id ="
+        " (SELECT min(id) FROM questions WHERE answer_key = f.answer_key)"
+        " WHERE f.vote < 0 AND f.ts >= ?",
+        [since],
+    )
+    counts: Counter[str] = Counter()
+    asked: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in rows:
+        ref = answer_ref(row["faq_id"], row["sentences"])
+        counts[ref] += 1
+        asked[ref][row["question"] or (NOT_STORED if row["id"] else UNKNOWN)] += 1
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [{"question": _most_asked(asked[ref]), "answer": ref, "count": n} for ref, n in ranked]
+
+
+def _most_asked(wordings: Counter[str]) -> str:
+    """The most frequent wording; a tie goes alphabetically, so the report is stable."""
+    return min(wordings.items(), key=lambda item: (-item[1], item[0]))[0]
+
+
+# -- output ------------------------------------------------------------------------------------
+
+
+def format_json(report: Report) -> str:
+    return json.dumps(report.to_json(), ensure_ascii=False, indent=2)
+
+
+def format_csv(report: Report) -> str:
+    """One table for all sections, told apart by the `section` column."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for section in SECTIONS:
+        for row in getattr(report, section):
+            flat = dict(row, section=section)
+            if "examples" in flat:
+                flat["examples"] = " | ".join(flat["examples"])
+            writer.writerow(flat)
+    return out.getvalue()
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "-"
+
+
+def _section(title: str, lines: list[str]) -> list[str]:
+    return ["", title, *(lines or ["  (none)"])]
+
+
+def format_text(report: Report, path: Path, since: date | None = None) -> str:
+    """The report for a person reading a terminal."""
+    span = f" since {since.isoformat()}" if since else ""
+    unanswered = []
+    for g in report.unanswered:
+        unanswered.append(f"  {g['count']:>5}  {g['question']}")
+        unanswered += [f"         ~ {w}" for w in g["examples"] if w != g["question"]]
+    lines = [
+        f"Question log {path}{span}: {report.total} questions, "
+        f"{_share(report.answered, report.total)} answered.",
+        *_section("Unanswered questions, grouped (most asked first):", unanswered),
+        *_section(
+            "Answers with the most thumbs-down:",
+            [f"  {d['count']:>5}  {d['answer']}  <- {d['question']}" for d in report.disliked],
+        ),
+        *_section("FAQ entries used:", [f"  {h['count']:>5}  {h['id']}" for h in report.faq_hits]),
+        *_section(
+            "Answered with low confidence:",
+            [f"  {r['confidence']:>5.2f}  {r['question']}" for r in report.low_confidence],
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def short_stats(path: Path, today: date | None = None) -> str:
+    """A few plain-text lines for an admin's /stats (the caller escapes them for Telegram)."""
+    db = _open(path)
+    if db is None:
+        return "No questions logged yet."
+    day = (today or datetime.now(UTC).date()).isoformat()
+    try:
+        row = next(
+            db.query(
+                "SELECT count(*) AS total, coalesce(sum(answered), 0) AS answered,"
+                " coalesce(sum(ts >= ?), 0) AS today FROM questions",
+                [day],
+            )
+        )
+        # Recent questions only: grouping costs time quadratic in distinct wordings.
+        month_ago = (date.fromisoformat(day) - timedelta(days=STATS_DAYS)).isoformat()
+        groups = group_questions(
+            r["question"]
+            for r in db.query(
+                "SELECT question FROM questions WHERE answered = 0 AND ts >= ?", [month_ago]
+            )
+        )
+        top_faq = list(
+            db.query(
+                "SELECT faq_id, count(*) AS n FROM questions WHERE faq_id IS NOT NULL"
+                " GROUP BY faq_id ORDER BY n DESC, faq_id LIMIT 1"
+            )
+        )
+    finally:
+        db.close()
+    lines = [
+        f"Questions today: {row['today']} (total {row['total']})",
+        f"Answered: {_share(row['answered'], row['total'])}",
+    ]
+    if groups:
+        top = "; ".join(f"{g['question']} ({g['count']})" for g in groups[:3])
+        lines.append(f"Top unanswered ({STATS_DAYS} days): {top}")
+    if top_faq:
+        lines.append(f"Top FAQ: {top_faq[0]['faq_id']} ({top_faq[0]['n']})")
+    return "\n".join(lines)

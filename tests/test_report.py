@@ -1,0 +1,280 @@
+"""bot.report and `python -m bot report`: the editor's view of what the bot could not answer."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from bot.answer import Answer, Excerpt, FaqHit
+from bot.questionlog import QuestionLog
+from bot.report import NOT_STORED, build_report, group_questions, short_stats
+
+DAY1 = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
+DAY2 = datetime(2025, 3, 2, 10, 0, tzinfo=UTC)
+
+SYRIA_PM = [
+    "who is the pm of syria",
+    "who is the pm of syria",
+    "who is the pm of syria",
+    "Who is the PM of Syria?",
+    "who's syria's PM?",
+    "who's syria's PM?",
+    "Who is Syria\u2019s prime minister",
+    "who is the prime minister of syria",
+]
+FLED = ["how many people fled homs", "How many people fled Homs?"]
+
+
+def _no(query: str = "q") -> Answer:
+    return Answer(query=query, answered=False, confidence=0.1)
+
+
+def _yes(confidence: float = 0.9, faq: str | None = None, paragraph: int = 1) -> Answer:
+    excerpt = Excerpt(text="x", document="article", paragraph=paragraph, sentence=2, score=1.0)
+    hit = FaqHit(id=faq, question="q", answer="a") if faq else None
+    return Answer(query="q", answered=True, confidence=confidence, faq=hit, excerpts=(excerpt,))
+
+
+def _ask(
+    log: QuestionLog,
+    question: str,
+    answer: Answer,
+    *,
+    key: str | None = None,
+    user: int = 1,
+    at: datetime = DAY2,
+) -> None:
+    log.record(question=question, answer=answer, chat_type="private", user_id=user,
+               answer_key=key, at=at)
+
+
+@pytest.fixture
+def log_path(tmp_path: Path) -> Path:
+    """A log with near-duplicate unanswered questions, FAQ hits, votes and weak answers."""
+    path = tmp_path / "questions.sqlite3"
+    with QuestionLog(path) as log:
+        for q in SYRIA_PM:
+            _ask(log, q, _no())
+        for q in FLED:
+            _ask(log, q, _no())
+        _ask(log, "when did assad leave", _no(), at=DAY1)
+        _ask(log, "who took homs", _yes(faq="homs"), key="k1")
+        _ask(log, "who captured homs", _yes(faq="homs"), key="k2")
+        _ask(log, "who captured homs?", _yes(faq="homs"), key="k3")
+        _ask(log, "where is damascus", _yes(faq="damascus"), key="k4")
+        _ask(log, "is aleppo taken", _yes(0.55, paragraph=7), key="k5")
+        _ask(log, "what did the army do", _yes(0.41, paragraph=9), key="k6", at=DAY1)
+        _ask(log, "what did the army do", _yes(0.5, paragraph=9), key="k7")
+        votes = [("k1", 1, -1), ("k2", 2, -1), ("k3", 3, -1), ("k5", 1, -1), ("k5", 2, -1),
+                 ("k5", 3, -1), ("k1", 1, 1), ("k4", 1, 1)]  # user 1 changed their mind on k1
+        for key, user, vote in votes:
+            log.record_feedback(answer_key=key, user_id=user, vote=vote, at=DAY2)
+    return path
+
+
+@pytest.fixture
+def config(tmp_path: Path, log_path: Path) -> str:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[log]\npath = "{log_path.name}"\n', encoding="utf-8")
+    return str(cfg)
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_near_duplicate_wordings_are_counted_as_one_group() -> None:
+    groups = group_questions([*SYRIA_PM, *FLED, "when did assad leave"])
+    assert [g["count"] for g in groups] == [8, 2, 1]
+    pm = groups[0]
+    assert pm["question"] == "who is the pm of syria"  # the most frequent wording
+    assert pm["examples"][:2] == ["who is the pm of syria", "who's syria's PM?"]
+    assert set(pm["examples"]) == set(SYRIA_PM)
+    assert groups[1]["question"] == "How many people fled Homs?"  # a tie goes alphabetically
+
+
+def test_distinct_questions_stay_apart() -> None:
+    groups = group_questions(["who took homs", "where is assad", "how many soldiers fled to iraq"])
+    assert [g["count"] for g in groups] == [1, 1, 1]
+
+
+def test_questions_of_punctuation_alone_group_together_and_match_nothing_else() -> None:
+    groups = group_questions(["???", "!!!", "???", "who?", "  "])
+    assert [(g["question"], g["count"]) for g in groups] == [("???", 3), ("who?", 1)]
+    assert groups[0]["examples"] == ["???", "!!!"]
+
+
+def test_groups_list_at_most_five_distinct_examples_most_frequent_first() -> None:
+    wordings = ["what is hts"] * 4 + ["What is HTS?"] * 3 + [
+        "what is hts?!", "WHAT IS HTS", "what   is hts", "What is hts.", "what's hts"
+    ]
+    [group] = group_questions(wordings)
+    assert group["count"] == 12
+    assert group["question"] == "what is hts"
+    assert len(group["examples"]) == 5
+    assert group["examples"][:2] == ["what is hts", "What is HTS?"]
+    assert len(set(group["examples"])) == 5
+
+
+def test_questions_whose_text_was_not_stored_are_counted_under_a_placeholder() -> None:
+    groups = group_questions([None, None, None, "who took homs"])
+    assert groups[0] == {"question": NOT_STORED, "count": 3, "examples": []}
+    assert groups[1]["count"] == 1
+
+
+def test_report_sections_are_ordered_most_first(log_path: Path) -> None:
+    report = build_report(log_path)
+    assert [g["count"] for g in report.unanswered] == [8, 2, 1]
+    assert report.faq_hits == [{"id": "homs", "count": 3}, {"id": "damascus", "count": 1}]
+    # Thumbs-down are counted per answer, whichever question it was given to; a vote changed
+    # to thumbs-up no longer counts.
+    assert report.disliked == [
+        {"question": "is aleppo taken", "answer": "article, paragraph 7, sentence 2", "count": 3},
+        {"question": "who captured homs", "answer": "faq:homs", "count": 2},
+    ]
+    assert report.low_confidence == [
+        {"question": "what did the army do", "confidence": 0.41},
+        {"question": "is aleppo taken", "confidence": 0.55},
+    ]
+    assert (report.total, report.answered) == (18, 7)
+
+
+def test_report_json_prints_exactly_one_object_of_four_sections(
+    capsys: pytest.CaptureFixture[str], config: str
+) -> None:
+    code, out, err = _run(capsys, "report", "--json", "--config", config)
+    assert code == 0 and not err
+    data = json.loads(out)
+    assert list(data) == ["unanswered", "disliked", "faq_hits", "low_confidence"]
+    assert data["unanswered"][0] == {
+        "question": "who is the pm of syria",
+        "count": 8,
+        "examples": data["unanswered"][0]["examples"],
+    }
+    assert all(set(g) == {"question", "count", "examples"} for g in data["unanswered"])
+    assert all(set(d) == {"question", "answer", "count"} for d in data["disliked"])
+    assert all(set(h) == {"id", "count"} for h in data["faq_hits"])
+    assert all(set(r) == {"question", "confidence"} for r in data["low_confidence"])
+    assert all(isinstance(r["confidence"], float) for r in data["low_confidence"])
+
+
+def test_report_since_leaves_out_earlier_days(
+    capsys: pytest.CaptureFixture[str], config: str
+) -> None:
+    code, out, _ = _run(capsys, "report", "--json", "--since", "2025-03-02", "--config", config)
+    assert code == 0
+    data = json.loads(out)
+    assert [g["count"] for g in data["unanswered"]] == [8, 2]  # "when did assad leave" was day 1
+    assert data["low_confidence"] == [
+        {"question": "what did the army do", "confidence": 0.5},
+        {"question": "is aleppo taken", "confidence": 0.55},
+    ]
+    code, out, _ = _run(capsys, "report", "--json", "--since", "2025-03-03", "--config", config)
+    assert json.loads(out) == {"unanswered": [], "disliked": [], "faq_hits": [],
+                               "low_confidence": []}
+
+
+def test_report_csv_is_one_table_with_a_section_column(
+    capsys: pytest.CaptureFixture[str], config: str
+) -> None:
+    code, out, _ = _run(capsys, "report", "--csv", "--config", config)
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert {r["section"] for r in rows} == {"unanswered", "disliked", "faq_hits", "low_confidence"}
+    first = rows[0]
+    assert (first["section"], first["question"], first["count"]) == (
+        "unanswered", "who is the pm of syria", "8"
+    )
+    assert "who's syria's PM?" in first["examples"].split(" | ")
+    hits = [r for r in rows if r["section"] == "faq_hits"]
+    assert [(r["id"], r["count"]) for r in hits] == [("homs", "3"), ("damascus", "1")]
+
+
+def test_report_text_is_readable_and_names_every_section(
+    capsys: pytest.CaptureFixture[str], config: str
+) -> None:
+    code, out, _ = _run(capsys, "report", "--config", config)
+    assert code == 0
+    assert "18 questions, 39% answered" in out
+    assert "      8  who is the pm of syria" in out
+    assert "~ who's syria's PM?" in out
+    for heading in ("Unanswered", "thumbs-down", "FAQ entries", "low confidence"):
+        assert heading in out
+
+
+@pytest.mark.parametrize("bad", ["yesterday", "2025-13-01", "2025-02-30", "20250301", ""])
+def test_report_with_a_bad_since_date_exits_2(
+    capsys: pytest.CaptureFixture[str], config: str, bad: str
+) -> None:
+    code, out, err = _run(capsys, "report", "--since", bad, "--config", config)
+    assert code == 2
+    assert err.startswith("error: ") and "--since" in err
+    assert not out
+
+
+def test_report_without_a_log_says_so_and_creates_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[log]\npath = "missing/questions.sqlite3"\n', encoding="utf-8")
+    missing = tmp_path / "missing" / "questions.sqlite3"
+    code, out, _ = _run(capsys, "report", "--config", str(cfg))
+    assert code == 0
+    assert out.strip() == f"no questions logged yet at {missing}"
+    code, out, err = _run(capsys, "report", "--json", "--config", str(cfg))
+    assert code == 0
+    assert json.loads(out) == {"unanswered": [], "disliked": [], "faq_hits": [],
+                               "low_confidence": []}
+    assert "no questions logged yet" in err
+    assert not missing.parent.exists()
+
+
+def test_report_on_a_file_that_is_not_a_log_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "questions.sqlite3").write_text("not a database " * 100, encoding="utf-8")
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[log]\npath = "questions.sqlite3"\n', encoding="utf-8")
+    code, _, err = _run(capsys, "report", "--json", "--config", str(cfg))
+    assert code == 2
+    assert err.startswith("error: ")
+
+
+def test_unanswered_questions_without_stored_text_are_still_counted(tmp_path: Path) -> None:
+    path = tmp_path / "q.sqlite3"
+    with QuestionLog(path, store_text=False) as log:
+        for q in SYRIA_PM:
+            _ask(log, q, _no())
+        _ask(log, "is aleppo taken", _yes(0.3), key="k1")
+        log.record_feedback(answer_key="k1", user_id=5, vote=-1)
+    report = build_report(path)
+    assert report.unanswered == [{"question": NOT_STORED, "count": 8, "examples": []}]
+    assert report.low_confidence == [{"question": NOT_STORED, "confidence": 0.3}]
+    assert report.disliked[0]["question"] == NOT_STORED
+
+
+def test_short_stats_sums_up_in_a_few_lines(log_path: Path) -> None:
+    text = short_stats(log_path, today=date(2025, 3, 2))
+    lines = text.splitlines()
+    assert lines[0] == "Questions today: 16 (total 18)"
+    assert lines[1] == "Answered: 39%"
+    assert lines[2].startswith("Top unanswered (30 days): who is the pm of syria (8); ")
+    assert lines[2].count("; ") == 2  # three groups
+    assert lines[3] == "Top FAQ: homs (3)"
+    assert len(lines) <= 5
+    months_later = short_stats(log_path, today=date(2025, 6, 1))
+    assert "Questions today: 0 (total 18)" in months_later
+    assert "Top unanswered" not in months_later
+
+
+def test_short_stats_without_a_log(tmp_path: Path) -> None:
+    assert short_stats(tmp_path / "nothing.sqlite3") == "No questions logged yet."
+    assert not (tmp_path / "nothing.sqlite3").exists()
