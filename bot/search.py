@@ -11,6 +11,7 @@ between answering and refusing is the best score less a penalty when the runner-
 from __future__ import annotations
 
 import heapq
+import html
 import math
 import re
 import sqlite3
@@ -483,7 +484,8 @@ class Engine:
 
     # -------------------------------------------------------------- answer
     def ask(self, question: str) -> Answer:
-        text = question[:MAX_QUERY_CHARS]
+        # Text pasted from the web may carry entities ("&amp;", "&#39;"): read them as characters.
+        text = html.unescape(question[:MAX_QUERY_CHARS])
         query = self.concepts(text, query=True)
         if not query:
             return Answer(query=question, answered=False, confidence=0.0,

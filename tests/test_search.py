@@ -323,3 +323,11 @@ def test_questions_mixing_article_words_and_noise_keep_every_invariant(
     check_answer(answer, text, engine)
     for e in answer.excerpts:
         assert e.text == verbatim[(e.paragraph, e.sentence)]
+
+
+def test_html_entities_typed_or_pasted_read_as_characters(engine: Engine) -> None:
+    """"&amp;" is what a pasted "&" looks like; it must not count as an unknown word "amp"."""
+    plain = engine.ask("who took homs")
+    pasted = engine.ask("who took homs &amp; &#39;")
+    assert pasted.answered
+    assert pasted.excerpts[0].text == plain.excerpts[0].text
