@@ -10,6 +10,7 @@ between answering and refusing is the best score less a penalty when the runner-
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import html
 import math
@@ -270,6 +271,7 @@ class Engine:
                 vocab_count[w] += 1
         self._vocab = [w for w in vocab_count if w not in STOPWORDS and not w.isdigit()]
         self._vocab_set = set(self._vocab)
+        self._sorted_vocab = sorted(self._vocab)
         # Misspelt question words ("wher", "whta") mend to stopwords and then drop out.
         self._targets = self._vocab + sorted(w for w in STOPWORDS if len(w) >= 3)
         self._vocab_count = dict(vocab_count)
@@ -313,6 +315,10 @@ class Engine:
                                                       and t[0] in _HOW_WORDS)]
         if query:
             toks = [(self._correct(w), s, e, up) for w, s, e, up in toks]
+            if toks and toks[-1][2] == len(text.rstrip()) and not text[-1:].isspace():
+                # The last word may be half typed (inline search as you type): "hezbo" -> ...
+                w, s, e, up = toks[-1]
+                toks[-1] = (self._complete(w), s, e, up)
         st = [stem(t[0]) for t in toks]
         out: list[Concept] = []
         i = 0
@@ -343,6 +349,16 @@ class Engine:
                     out.append(Concept(frozenset({k}), k, s, e, (w,)))
                 i += 1
         return out
+
+    def _complete(self, prefix: str) -> str:
+        """The most frequent index word that starts with an unfinished last word."""
+        if len(prefix) < 3 or prefix in self._vocab_set or prefix in STOPWORDS:
+            return prefix
+        lo = bisect.bisect_left(self._sorted_vocab, prefix)
+        hi = bisect.bisect_left(self._sorted_vocab, prefix + "\U0010ffff")
+        if lo == hi:
+            return prefix
+        return max(self._sorted_vocab[lo:hi], key=lambda w: (self._vocab_count.get(w, 0), w))
 
     def _word_keys(self, toks: list[tuple[str, int, int, bool]], st: list[str]) -> set[Key]:
         """Names and synonym groups that single words of a phrase have on their own (index side).

@@ -331,3 +331,16 @@ def test_html_entities_typed_or_pasted_read_as_characters(engine: Engine) -> Non
     pasted = engine.ask("who took homs &amp; &#39;")
     assert pasted.answered
     assert pasted.excerpts[0].text == plain.excerpts[0].text
+
+
+def test_a_half_typed_last_word_is_completed_as_in_inline_search(engine: Engine) -> None:
+    """Inline queries arrive as people type: "hezbo" should already find Hezbollah."""
+    typed = engine.ask("is hezbollah pulling out of dam")
+    assert typed.answered
+    assert "Damascus" in typed.excerpts[0].text
+    assert engine.ask("hezbo").answered
+
+
+def test_only_the_last_word_is_completed(engine: Engine) -> None:
+    """A finished word followed by more text is a word, not a prefix."""
+    assert engine.ask("dam hezbollah ").excerpts == engine.ask("dam hezbollah").excerpts
