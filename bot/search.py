@@ -180,7 +180,9 @@ class Engine:
     def _load(self, db: sqlite_utils.Database) -> None:
         self._key_ids: dict[str, int] = {}
         self._phrases: dict[tuple[str, ...], tuple[frozenset[Key], bool]] = {}
-        self._max_phrase = 1
+        # Longest term starting with each stem: most words start none, so most positions need
+        # one lookup instead of one per possible length.
+        self._longest_from: dict[str, int] = {}
         groups: dict[int, list[str]] = defaultdict(list)
         kinds: dict[int, str] = {}
         for row in db.query("select grp, kind, term from aliases order by grp, rank"):
@@ -292,9 +294,10 @@ class Engine:
         old = self._phrases.get(st)
         keys = (old[0] if old else frozenset()) | {key}
         self._phrases[st] = (keys, upper)
+        self._longest_from[st[0]] = max(self._longest_from.get(st[0], 1), len(st))
         if ws[0] == "the" and len(ws) > 2:  # "the world body" also as "world body"
             self._phrases.setdefault(st[1:], (keys, False))
-        self._max_phrase = max(self._max_phrase, len(st))
+            self._longest_from[st[1]] = max(self._longest_from.get(st[1], 1), len(st) - 1)
 
     # ------------------------------------------------------------- analysis
     @staticmethod
@@ -323,7 +326,7 @@ class Engine:
         out: list[Concept] = []
         i = 0
         while i < len(toks):
-            for n in range(min(self._max_phrase, len(toks) - i), 0, -1):
+            for n in range(min(self._longest_from.get(st[i], 0), len(toks) - i), 0, -1):
                 hit = self._phrases.get(tuple(st[i : i + n]))
                 if hit is None:
                     continue
