@@ -183,6 +183,7 @@ class Engine:
         # Longest term starting with each stem: most words start none, so most positions need
         # one lookup instead of one per possible length.
         self._longest_from: dict[str, int] = {}
+        self._term_words: set[str] = set()  # words of alias and synonym terms, for typo mending
         groups: dict[int, list[str]] = defaultdict(list)
         kinds: dict[int, str] = {}
         for row in db.query("select grp, kind, term from aliases order by grp, rank"):
@@ -268,9 +269,8 @@ class Engine:
         self._entry_keys = {fid: frozenset(keys) for fid, keys in entry_keys.items()}
         self._faq_ids = list(self.faq)
         self._faq_norms = [normalise(self.faq[f].question) for f in self._faq_ids]
-        for phrase in self._phrases:
-            for w in phrase:
-                vocab_count[w] += 1
+        for w in self._term_words:
+            vocab_count[w] += 1
         self._vocab = [w for w in vocab_count if w not in STOPWORDS and not w.isdigit()]
         self._vocab_set = set(self._vocab)
         self._sorted_vocab = sorted(self._vocab)
@@ -289,6 +289,7 @@ class Engine:
         ws = tuple(w for w, *_ in tokens(term))
         if not ws:
             return
+        self._term_words.update(ws)
         st = tuple(stem(w) for w in ws)
         upper = len(ws) == 1 and ws[0] in STOPWORDS  # "US" must not match "us"
         old = self._phrases.get(st)
