@@ -401,7 +401,9 @@ class Engine:
             df = 1
         return math.log(1 + (self._n - df + 0.5) / (df + 0.5))
 
-    def _df(self, keys: frozenset[int]) -> int:
+    @lru_cache(maxsize=65536)  # noqa: B019 - the engine lives as long as the process
+    def _df(self, keys: frozenset[Key]) -> int:
+        """Sentences holding any of the keys; cached, a union is costly for common ones."""
         if len(keys) == 1:
             return len(self._postings.get(next(iter(keys)), ()))
         seen: set[int] = set()
