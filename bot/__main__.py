@@ -1,4 +1,4 @@
-"""Command line: index | ask | chat | eval | bench | run | report."""
+"""Command line: index | ask | chat | eval | bench | run | report | loadtest."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from bot import config as configuration
 from bot.answer import Answer
 from bot.ingest import SeedError
+from bot.loader import IndexUnusable
 
 if TYPE_CHECKING:
     from bot.evaluate import Case
@@ -57,22 +58,40 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--webhook", action="store_true", help="webhook mode whatever the config says")
     p = sub.add_parser("report", help="what people asked that the bot could not answer")
     p.add_argument("--config", type=Path, help="TOML config file (its [log] path is read)")
+    p.add_argument(
+        "--log", type=Path, action="append", metavar="PATH",
+        help="a question log to read instead of the config's; repeat to merge several replicas'",
+    )
     p.add_argument("--since", metavar="YYYY-MM-DD", help="only questions from this day on (UTC)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="one JSON object")
     fmt.add_argument("--csv", action="store_true", help="one CSV table with a section column")
     p.set_defaults(seeds=None, db=None)
+    p = sub.add_parser(
+        "loadtest", help="push updates through the real bot against a local fake Bot API"
+    )
+    _common(p)
+    p.add_argument("--updates", type=int, help="updates to push (default 5000; 600 rate-limited)")
+    p.add_argument("--users", type=int, default=1000, help="simulated users (default 1000)")
+    p.add_argument(
+        "--rate-limiter", action="store_true",
+        help="AIORateLimiter on, against a fake that enforces Telegram's flood limits",
+    )
+    p.add_argument(
+        "--rate", type=float, default=0.0,
+        help="push this many updates a second (default 0: all at once, a burst)",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object")
     return parser
 
 
-def _engine(cfg: configuration.Config):
-    from bot import index
-    from bot.search import Engine
+def _engine(cfg: configuration.Config) -> Engine:
+    from bot.loader import load_engine
 
-    status = index.ensure(cfg.seeds, cfg.db)
-    if status.warning:
-        print(f"warning: {status.warning}", file=sys.stderr)
-    return Engine(cfg.db, cfg.matching)
+    loaded = load_engine(cfg)
+    if loaded.warning:
+        print(f"warning: {loaded.warning}", file=sys.stderr)
+    return loaded.engine
 
 
 def format_answer(answer: Answer, engine) -> str:
@@ -197,15 +216,19 @@ def cmd_report(args: argparse.Namespace, cfg: configuration.Config) -> int:
             message = f"error: --since takes a date like 2025-01-31, not {args.since!r}"
             print(message, file=sys.stderr)
             return 2
-    if not cfg.log_db.is_file():
-        note = f"no questions logged yet at {cfg.log_db}"
+    paths: list[Path] = args.log or [cfg.log_db]
+    missing = [p for p in paths if not p.is_file()]
+    if len(missing) == len(paths):
+        note = f"no questions logged yet at {', '.join(str(p) for p in paths)}"
         if not (args.json or args.csv):
             print(note)
             return 0
         # The machine formats still print their (empty) shape, so scripts need no special case.
         print(note, file=sys.stderr)
+    for path in missing if len(missing) < len(paths) else []:
+        print(f"warning: no question log at {path}; reporting the others", file=sys.stderr)
     try:
-        result = report.build_report(cfg.log_db, since)
+        result = report.build_report(paths, since)
     except report.LogError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -214,8 +237,14 @@ def cmd_report(args: argparse.Namespace, cfg: configuration.Config) -> int:
     elif args.csv:
         sys.stdout.write(report.format_csv(result))
     else:
-        print(report.format_text(result, cfg.log_db, since))
+        print(report.format_text(result, paths, since))
     return 0
+
+
+def cmd_loadtest(args: argparse.Namespace, cfg: configuration.Config) -> int:
+    from bot.loadtest import main as loadtest
+
+    return loadtest(args, cfg)
 
 
 COMMANDS = {
@@ -226,6 +255,7 @@ COMMANDS = {
     "bench": cmd_bench,
     "run": cmd_run,
     "report": cmd_report,
+    "loadtest": cmd_loadtest,
 }
 
 
@@ -240,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     except configuration.ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except SeedError as exc:
+    except (SeedError, IndexUnusable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:

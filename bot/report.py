@@ -11,7 +11,7 @@ import json
 import re
 import sqlite3
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -131,22 +131,69 @@ def _since(since: date | None) -> str:
     return since.isoformat() if since else ""
 
 
+# Every column but the id: merged rows get new ids, in one sequence.
+_QUESTION_COLUMNS = (
+    "ts, chat_type, user_hash, question, answered, confidence, faq_id, sentences, answer_key"
+)
+_FEEDBACK_COLUMNS = "ts, answer_key, user_hash, vote"
+
+
+def _merged(paths: Sequence[Path]) -> Database | None:
+    """Several logs (one per replica) copied into one in-memory log; None if none exists yet.
+
+    Answer keys are random per answer, so votes still join their question across files. Count
+    people across replicas only if they share one salt (BOT_LOG_SALT): hashes differ otherwise.
+    """
+    from bot.questionlog import ensure_schema
+
+    merged = Database(memory=True)
+    ensure_schema(merged)
+    found = False
+    for path in paths:
+        db = _open(path)
+        if db is None:
+            continue
+        found = True
+        try:
+            with merged.atomic():
+                merged["questions"].insert_all(
+                    db.query(f"SELECT {_QUESTION_COLUMNS} FROM questions ORDER BY id")
+                )
+                if "feedback" in db.table_names():
+                    merged["feedback"].insert_all(
+                        db.query(f"SELECT {_FEEDBACK_COLUMNS} FROM feedback ORDER BY id"),
+                        replace=True,
+                    )
+        except sqlite3.DatabaseError as exc:
+            merged.close()
+            raise LogError(f"cannot read the question log {path}: {exc}") from exc
+        finally:
+            db.close()
+    if not found:
+        merged.close()
+        return None
+    return merged
+
+
 def build_report(
-    path: Path,
+    path: Path | Sequence[Path],
     since: date | None = None,
     *,
     cutoff: float = GROUP_CUTOFF,
     low_below: float = LOW_CONFIDENCE,
     low_limit: int = LOW_LIMIT,
 ) -> Report:
-    """The four sections from the log at `path`, counting from `since` (UTC) on."""
-    db = _open(path)
+    """The four sections from the log at `path` (or the logs of several replicas, merged),
+    counting from `since` (UTC) on."""
+    paths = [path] if isinstance(path, Path) else list(path)
+    db = _open(paths[0]) if len(paths) == 1 else _merged(paths)
     if db is None:
         return Report()
     try:
         return _build(db, _since(since), cutoff, low_below, low_limit)
     except sqlite3.DatabaseError as exc:
-        raise LogError(f"cannot read the question log {path}: {exc}") from exc
+        where = ", ".join(str(p) for p in paths)
+        raise LogError(f"cannot read the question log {where}: {exc}") from exc
     finally:
         db.close()
 
@@ -259,15 +306,17 @@ def _section(title: str, lines: list[str]) -> list[str]:
     return ["", title, *(lines or ["  (none)"])]
 
 
-def format_text(report: Report, path: Path, since: date | None = None) -> str:
+def format_text(report: Report, path: Path | Sequence[Path], since: date | None = None) -> str:
     """The report for a person reading a terminal."""
     span = f" since {since.isoformat()}" if since else ""
+    paths = [path] if isinstance(path, Path) else list(path)
+    where = f"{'s' if len(paths) > 1 else ''} {', '.join(str(p) for p in paths)}"
     unanswered = []
     for g in report.unanswered:
         unanswered.append(f"  {g['count']:>5}  {g['question']}")
         unanswered += [f"         ~ {w}" for w in g["examples"] if w != g["question"]]
     lines = [
-        f"Question log {path}{span}: {report.total} questions, "
+        f"Question log{where}{span}: {report.total} questions, "
         f"{_share(report.answered, report.total)} answered.",
         *_section("Unanswered questions, grouped (most asked first):", unanswered),
         *_section(

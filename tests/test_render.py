@@ -29,7 +29,7 @@ from bot.render import (
     render_context,
     visible_text,
 )
-from bot.search import DocumentInfo
+from bot.search import DocumentInfo, Engine
 from bot.telegram.state import AnswerCache
 from tests.fakes.bot_api import check_inline_keyboard, check_message_text
 from tests.fakes.telegram_html import ParsedHtml, parse_html
@@ -426,3 +426,62 @@ def test_any_context_renders_to_html_telegram_accepts(
     parsed = valid(render_context(sentence, paragraph, excerpt(sentence), docs))
     assert "— ¶3" in parsed.text
     parse_html(render.render_no_match(paragraph).html)
+
+
+# ------------------------------------------------- property: user text through the engine
+# The strategies above feed made-up answers to the renderer; these feed made-up *questions* to
+# the real engine and render whatever it answers, the way the bot does.
+
+html_like = st.lists(
+    st.sampled_from(["<b>", "</b>", "<i>", "<a href='x'>", "</a>", "<pre>", "<code>", "<br/>",
+                     "&amp;", "&lt;", "&", "<", ">", "&#x1F600;", "&nbsp;", "<!--", "-->",
+                     "<script>", "Homs", "Damascus", "who took", "?", " ", "\n", "\u202e"]),
+    max_size=200,
+).map("".join)
+any_unicode = st.text(alphabet=st.characters(exclude_categories=()), max_size=300)
+very_long = st.builds(
+    lambda piece, n: (piece * n)[:10_000],
+    st.one_of(html_like, st.text(min_size=1, max_size=40)),
+    st.integers(1, 10_000),
+)
+user_text = st.one_of(st.text(max_size=300), any_unicode, html_like, very_long)
+
+
+def accepted(markup: str) -> str:
+    """The visible text of a message Telegram accepts: parses, 1 to 4,096 characters."""
+    parsed = parse_html(markup)
+    assert parsed.text.strip() and render.utf16_len(parsed.text) <= MAX_VISIBLE
+    check_message_text(markup, "HTML")
+    return parsed.text
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(question=user_text, page=st.integers(0, 3))
+def test_any_user_text_gets_an_answer_telegram_accepts(
+    engine: Engine, question: str, page: int
+) -> None:
+    answer = engine.ask(question)
+    rendered = render_answer(answer, engine.documents, key="Ab3_-xYz", page=page)
+    accepted(rendered.html)
+    check_keyboard(rendered)
+    accepted(render.render_no_match(question).html)
+    accepted(render.render_text(question).html)
+    if answer.answered:
+        for excerpt in render.all_excerpts(answer)[:3]:
+            accepted(render.render_excerpt(answer, excerpt, engine.documents).html)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(query=user_text.map(lambda q: q[:256]))
+def test_any_inline_query_gets_results_telegram_accepts(engine: Engine, query: str) -> None:
+    from bot.telegram.handlers import inline_items
+
+    text = query.strip()
+    answer = engine.ask(text) if text else None
+    items = inline_items(engine, text, answer)
+    assert 1 <= len(items) <= 50 and len({i.id for i in items}) == len(items)
+    for item in items[:10]:
+        assert 1 <= len(item.id.encode()) <= 64
+        title, _, rendered = item.make()
+        assert title.strip()
+        accepted(rendered.html)

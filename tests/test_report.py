@@ -278,3 +278,37 @@ def test_short_stats_sums_up_in_a_few_lines(log_path: Path) -> None:
 def test_short_stats_without_a_log(tmp_path: Path) -> None:
     assert short_stats(tmp_path / "nothing.sqlite3") == "No questions logged yet."
     assert not (tmp_path / "nothing.sqlite3").exists()
+
+
+def test_report_merges_the_logs_of_several_replicas(
+    capsys: pytest.CaptureFixture[str], log_path: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "replica-2.sqlite3"
+    with QuestionLog(other) as log:
+        _ask(log, "who is the pm of syria", _no())
+        _ask(log, "Who is the PM of Syria?", _no())
+        _ask(log, "who took homs", _yes(faq="homs"), key="r2-k1")
+        log.record_feedback(answer_key="r2-k1", user_id=9, vote=-1, at=DAY2)
+    alone = build_report(log_path)
+    code, out, _ = _run(capsys, "report", "--json", "--log", str(log_path), "--log", str(other))
+    assert code == 0
+    merged = json.loads(out)
+    assert merged["unanswered"][0]["count"] == alone.unanswered[0]["count"] + 2
+    hits = {h["id"]: h["count"] for h in merged["faq_hits"]}
+    assert hits == {h["id"]: h["count"] + (h["id"] == "homs") for h in alone.faq_hits}
+    disliked = {d["answer"]: d["count"] for d in merged["disliked"]}
+    assert disliked["faq:homs"] == {d["answer"]: d["count"] for d in alone.disliked}["faq:homs"] + 1
+    assert build_report([log_path, other]).total == alone.total + 3
+    code, out, _ = _run(capsys, "report", "--log", str(log_path), "--log", str(other))
+    assert out.startswith(f"Question logs {log_path}, {other}: {alone.total + 3} questions")
+
+
+def test_report_reads_the_logs_that_exist_and_warns_about_the_others(
+    capsys: pytest.CaptureFixture[str], log_path: Path, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nope.sqlite3"
+    code, out, err = _run(capsys, "report", "--json", "--log", str(log_path), "--log", str(missing))
+    assert code == 0
+    assert json.loads(out) == build_report(log_path).to_json()
+    assert err.strip() == f"warning: no question log at {missing}; reporting the others"
+    assert not missing.exists()

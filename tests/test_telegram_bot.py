@@ -22,6 +22,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -37,10 +38,19 @@ from bot import config as configuration
 from bot import index
 from bot.__main__ import main
 from bot.config import Config
+from bot.loader import Loaded, load_engine
 from bot.render import NOT_FOUND, render_answer, render_faq_page, visible_text
+from bot.report import short_stats
 from bot.search import Engine, Settings, warm_up
 from bot.telegram import handlers
-from bot.telegram.app import build_application, configure_logging, file_url, post_init
+from bot.telegram.app import (
+    build_application,
+    configure_logging,
+    file_url,
+    post_init,
+    post_shutdown,
+)
+from bot.telegram.state import BotState
 from tests.fakes.bot_api import (
     DEFAULT_GROUP_ID,
     DEFAULT_SUPERGROUP_ID,
@@ -119,6 +129,31 @@ def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
     return [b for row in message.get("reply_markup", {}).get("inline_keyboard", []) for b in row]
 
 
+def read_rows(path: Path, table: str = "questions") -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY id")]
+    finally:
+        conn.close()
+
+
+async def wait_replies(fake: FakeBotApi, count: int, timeout: float = 30) -> list[Call]:
+    """The successful sendMessage calls once there are `count`; cheaper than the fake's
+    wait_for_messages (which copies every sent message each time a request arrives) when a
+    test sends hundreds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        replies = [c for c in fake.calls("sendMessage") if c.ok]
+        if len(replies) >= count or loop.time() > deadline:
+            assert len(replies) >= count, f"{len(replies)} of {count} replies in {timeout}s"
+            return replies
+        await asyncio.sleep(0.05)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -191,6 +226,20 @@ class Harness:
         errors, self.errors = list(self.errors), []
         return errors
 
+    @property
+    def state(self) -> BotState:
+        return self.app.bot_data["state"]
+
+    def log_rows(self, table: str = "questions") -> list[dict[str, Any]]:
+        """The question log's rows, once everything recorded so far is committed."""
+        if self.state.log is not None:
+            assert self.state.log.flush(timeout=10)
+        return read_rows(self.state.config.log_db, table)
+
+    def user_hash(self, user_id: int) -> str | None:
+        assert self.state.log is not None
+        return self.state.log.hash_user(user_id)
+
     def check(self) -> None:
         assert self.errors == [], self.errors
         self.fake.assert_no_errors()
@@ -200,28 +249,39 @@ class Harness:
 
 @contextlib.asynccontextmanager
 async def running(
-    fake: FakeBotApi, engine: Engine, *, rate_limiter: bool = True
+    fake: FakeBotApi,
+    engine: Engine,
+    log_db: Path,
+    *,
+    rate_limiter: bool = True,
+    **settings: Any,
 ) -> AsyncIterator[Harness]:
-    cfg = Config(token=fake.token, base_url=fake.base_url)
+    """The bot polling the fake, as `run_polling` would run it (post_init, polling, start; then
+    stop and post_shutdown, which closes the question log) but in the test's own loop.
+    `settings` are Config fields (admins, seeds, db...)."""
+    cfg = Config(token=fake.token, base_url=fake.base_url, log_db=log_db, **settings)
     app = build_application(cfg, engine, rate_limiter=rate_limiter)
     harness = Harness(fake, app, engine)
     app.add_error_handler(harness.collect)
     async with app:
         await post_init(app)  # run_polling would call it; here the parts start by hand
-        await app.updater.start_polling(
-            timeout=1, poll_interval=0, allowed_updates=Update.ALL_TYPES
-        )
-        await app.start()
         try:
-            yield harness
+            await app.updater.start_polling(
+                timeout=1, poll_interval=0, allowed_updates=Update.ALL_TYPES
+            )
+            await app.start()
+            try:
+                yield harness
+            finally:
+                await app.updater.stop()
+                await app.stop()
         finally:
-            await app.updater.stop()
-            await app.stop()
+            await post_shutdown(app)
 
 
 @pytest_asyncio.fixture
-async def bot(engine: Engine) -> AsyncIterator[Harness]:
-    async with FakeBotApi() as fake, running(fake, engine) as harness:
+async def bot(engine: Engine, tmp_path: Path) -> AsyncIterator[Harness]:
+    async with FakeBotApi() as fake, running(fake, engine, tmp_path / "q.sqlite3") as harness:
         yield harness
     harness.check()
 
@@ -269,9 +329,7 @@ async def test_not_found_offers_suggestions_and_pressing_one_answers_it(
     ).html
 
 
-async def test_more_context_and_votes(bot: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    votes: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(handlers, "record_feedback", lambda *args: votes.append(args))
+async def test_more_context_and_votes(bot: Harness) -> None:
     expected = bot.engine.ask(ANSWERED)
     _, reply = await bot.say(ANSWERED)
     data = {b["text"]: b["callback_data"] for b in buttons(reply)}
@@ -287,12 +345,16 @@ async def test_more_context_and_votes(bot: Harness, monkeypatch: pytest.MonkeyPa
     assert bot.engine.paragraph(sentence.document, sentence.paragraph) in context["text"]
     assert f"— ¶{sentence.paragraph}, " in context["text"]
 
+    key = data["👍"].split(":")[1]
     up, _ = await bot.press(data["👍"], reply, expect_message=False)
+    [vote] = bot.log_rows("feedback")
+    assert (vote["answer_key"], vote["user_hash"], vote["vote"]) == (key, bot.user_hash(CHAT), 1)
     down, _ = await bot.press(data["👎"], reply, expect_message=False)
     assert up.params["text"] == down.params["text"] == "Thanks for the feedback"
-    key = data["👍"].split(":")[1]
-    assert [(v[0], v[1], v[2]) for v in votes] == [(CHAT, key, True), (CHAT, key, False)]
-    assert votes[0][3].query == ANSWERED
+    [vote] = bot.log_rows("feedback")  # the same person's later vote replaced the earlier one
+    assert (vote["answer_key"], vote["user_hash"], vote["vote"]) == (key, bot.user_hash(CHAT), -1)
+    [asked] = [r for r in bot.log_rows() if r["answer_key"] == key]
+    assert asked["question"] == ANSWERED and asked["user_hash"] == bot.user_hash(CHAT)
 
     gone, _ = await bot.press("more:gone0000:1", reply, expect_message=False, check_button=False)
     assert gone.params["text"] == "That answer expired, ask again"
@@ -510,6 +572,34 @@ async def test_429_is_waited_out_and_the_reply_arrives(bot: Harness) -> None:
     calls = bot.fake.calls("sendMessage")
     assert calls[0].status == 429 and calls[-1].ok and len(calls) == 2
     assert reply["text"]
+    assert calls[-1].time - calls[0].time >= 1.0  # retry_after honoured
+
+
+async def test_429_is_waited_out_by_the_bot_itself_without_a_rate_limiter(
+    engine: Engine, tmp_path: Path
+) -> None:
+    async with FakeBotApi() as fake, running(
+        fake, engine, tmp_path / "q.sqlite3", rate_limiter=False
+    ) as bot:
+        fake.fail_next("sendMessage", 429, retry_after=2)
+        _, reply = await bot.say(ANSWERED, timeout=10)
+        calls = fake.calls("sendMessage")
+        assert calls[0].status == 429 and calls[-1].ok and len(calls) == 2
+        assert calls[-1].time - calls[0].time >= 2.0
+        assert reply["text"].startswith(engine.ask(ANSWERED).faq.question)
+    bot.check()
+
+
+async def test_polling_survives_5xx_and_dropped_connections_then_answers(bot: Harness) -> None:
+    bot.fake.fail_next("getUpdates", 502)
+    bot.fake.fail_next("getUpdates", drop=True)
+    failed = await bot.fake.wait_for(
+        "getUpdates", count=2, timeout=15, predicate=lambda c: c.injected
+    )
+    assert [c.status for c in failed] == [502, None] and failed[1].dropped
+    _, reply = await bot.say(ANSWERED, timeout=15)  # polling went on: later messages answered
+    assert reply["text"].startswith(bot.engine.ask(ANSWERED).faq.question)
+    assert bot.errors == []  # polling errors are the updater's to retry, not a handler's
 
 
 async def test_403_is_one_log_line_and_not_fatal(
@@ -546,13 +636,15 @@ async def test_unexpected_error_is_logged_with_traceback_and_user_told(
     assert record.exc_info is not None
 
 
-async def test_webhook_checks_the_secret(engine: Engine) -> None:
+async def test_webhook_checks_the_secret(engine: Engine, tmp_path: Path) -> None:
     port, secret = free_port(), "s3cret-Token_x"
     async with FakeBotApi() as fake:
-        app = build_application(Config(token=fake.token, base_url=fake.base_url), engine)
+        cfg = Config(token=fake.token, base_url=fake.base_url, log_db=tmp_path / "q.sqlite3")
+        app = build_application(cfg, engine)
         harness = Harness(fake, app, engine)
         app.add_error_handler(harness.collect)
         async with app:
+            await post_init(app)
             await app.updater.start_webhook(
                 listen="127.0.0.1",
                 port=port,
@@ -568,15 +660,238 @@ async def test_webhook_checks_the_secret(engine: Engine) -> None:
                 assert await fake.post_update_to_webhook(good) == 200
                 [reply] = await fake.wait_for_messages(1, CHAT)
                 assert reply["text"].startswith(engine.ask(ANSWERED).faq.question)
-                bad = fake.push_message("/help")
-                assert await fake.post_update_to_webhook(bad, secret_token="wrong") == 403
-                assert await fake.post_update_to_webhook(bad, secret_token=None) == 403
+                assert len(harness.log_rows()) == 1
+                # Questions, so a handler that ran would both reply and log them.
+                for i, secret_token in enumerate(("wrong", None, secret[:-1], secret + "x")):
+                    bad = fake.push_message(f"{ANSWERED} {i}", user_id=CHAT + 1 + i)
+                    status = await fake.post_update_to_webhook(bad, secret_token=secret_token)
+                    assert status == 403
                 await asyncio.sleep(0.3)
-                assert len(fake.sent_messages(CHAT)) == 1
+                assert len(fake.sent_messages()) == 1
+                assert len(fake.calls("sendChatAction")) == 1  # no handler even started
+                assert [r["question"] for r in harness.log_rows()] == [ANSWERED]
             finally:
                 await app.updater.stop()
                 await app.stop()
+                await post_shutdown(app)
+    assert [r["question"] for r in read_rows(tmp_path / "q.sqlite3")] == [ANSWERED]
     harness.check()
+
+
+# ------------------------------------------------------------------- question log
+
+
+async def test_private_group_and_inline_questions_are_logged_with_their_keys(
+    bot: Harness, not_answered: str
+) -> None:
+    _, reply = await bot.say(ANSWERED)
+    key = buttons(reply)[0]["callback_data"].split(":")[1]
+    _, refused = await bot.say(not_answered, chat_id=CHAT + 1, user_id=CHAT + 1)
+    await bot.say(f"@{BOT} {ANSWERED}", chat_id=GROUP)
+    await bot.inline("who took homs")
+    await bot.inline("who took homs", offset="1")  # the next page: scrolling, not asking
+    await bot.inline("who took homs")  # Telegram asking again for the same person
+    await bot.inline("")  # the FAQ list: nothing asked
+    await bot.inline("who took hama")
+    _, faq_reply = await bot.press(buttons(refused)[0]["callback_data"], refused)
+    rows = bot.log_rows()
+    seen = [(r["chat_type"], r["question"], r["answered"], r["answer_key"]) for r in rows]
+    faq_key = buttons(faq_reply)[-1]["callback_data"].split(":")[1]
+    suggested = bot.engine.ask(not_answered).suggestions[0]
+    assert seen == [
+        ("private", ANSWERED, 1, key),
+        ("private", not_answered, 0, None),
+        ("group", ANSWERED, 1, rows[2]["answer_key"]),
+        ("inline", "who took homs", rows[3]["answered"], None),
+        ("inline", "who took hama", rows[4]["answered"], None),
+        ("private", suggested.question, 1, faq_key),
+    ]
+    assert rows[2]["answer_key"] != key
+    assert rows[0]["user_hash"] == bot.user_hash(CHAT) != rows[1]["user_hash"]
+    assert rows[0]["faq_id"] == bot.engine.ask(ANSWERED).faq.id
+    assert rows[-1]["faq_id"] == suggested.id
+    assert all(str(CHAT) not in str(r["user_hash"]) for r in rows)
+
+
+async def test_a_thousand_concurrent_updates_get_a_thousand_replies_and_rows(
+    engine: Engine, tmp_path: Path
+) -> None:
+    users = [50_000 + i for i in range(250)]
+    async with FakeBotApi() as fake, running(
+        fake, engine, tmp_path / "q.sqlite3", rate_limiter=False
+    ) as bot:
+        questions = [ANSWERED, "Who took Homs?", "How far is Homs from Damascus?", "xyzzy"]
+        for i in range(1000):
+            fake.push_message(questions[i % 4], user_id=users[i % len(users)])
+        sent = await wait_replies(fake, 1000, timeout=90)
+        rows = bot.log_rows()
+        per_user = {bot.user_hash(u): 0 for u in users}
+    bot.check()
+    assert len(sent) == 1000 == len(fake.calls("sendMessage"))
+    assert {c.params["chat_id"] for c in sent} == set(users)
+    assert len(rows) == 1000 == len(read_rows(tmp_path / "q.sqlite3"))
+    for row in rows:
+        per_user[row["user_hash"]] += 1
+    assert set(per_user.values()) == {4}
+    keys = [r["answer_key"] for r in rows if r["answer_key"]]
+    assert len(keys) == len(set(keys)) == 750  # every answered question has its own key
+
+
+# --------------------------------------------------------------- admin commands
+
+ADMIN = 4242
+
+
+@pytest.fixture
+def own_seeds(seeds: Path, tmp_path: Path) -> tuple[Path, Path, Loaded]:
+    """A private copy of the seeds, its index and the engine on it, for tests that edit seeds."""
+    folder = Path(shutil.copytree(seeds, tmp_path / "seeds"))
+    db = tmp_path / "index.sqlite3"
+    return folder, db, load_engine(Config(seeds=folder, db=db))
+
+
+@contextlib.asynccontextmanager
+async def admin_bot(
+    fake: FakeBotApi, tmp_path: Path, own: tuple[Path, Path, Loaded] | None = None,
+    engine: Engine | None = None,
+) -> AsyncIterator[Harness]:
+    """The bot with ADMIN as its admin, on `own` seeds (reloadable) or a shared engine."""
+    settings: dict[str, Any] = {"admins": (ADMIN,)}
+    if own is not None:
+        folder, db, loaded = own
+        settings.update(seeds=folder, db=db)
+        engine = loaded.engine
+    assert engine is not None
+    async with running(fake, engine, tmp_path / "q.sqlite3", **settings) as harness:
+        if own is not None:
+            harness.state.seeds_hash = own[2].seeds_hash
+        yield harness
+
+
+async def test_admin_commands_are_registered_only_in_each_admins_chat(
+    engine: Engine, tmp_path: Path
+) -> None:
+    async with FakeBotApi() as fake, admin_bot(fake, tmp_path, engine=engine) as bot:
+        public = [c["command"] for c in fake.registered_commands()]
+        admin = [c["command"] for c in fake.registered_commands({"type": "chat", "chat_id": ADMIN})]
+    bot.check()
+    assert "stats" not in public and "reload" not in public
+    assert admin == [*public, "stats", "reload"]
+    groups = [c["command"] for c in fake.registered_commands({"type": "all_group_chats"})]
+    assert groups == ["ask"]
+
+
+async def test_stats_answers_an_admin_with_the_short_stats_escaped(
+    engine: Engine, tmp_path: Path
+) -> None:
+    odd = "<b>xyzzy</b> & plugh?"
+    async with FakeBotApi() as fake, admin_bot(fake, tmp_path, engine=engine) as bot:
+        assert not engine.ask(odd).answered
+        await bot.say(ANSWERED)
+        await bot.say(odd, chat_id=CHAT + 7, user_id=CHAT + 7)
+        _, stats = await bot.say("/stats", chat_id=ADMIN, user_id=ADMIN)
+        expected = short_stats(tmp_path / "q.sqlite3")
+    bot.check()
+    assert stats["text"] == expected.strip()
+    assert "Questions today: 2 (total 2)" in stats["text"] and odd in stats["text"]
+    assert "entities" not in stats  # the question's markup was shown, not applied
+
+
+async def test_admin_commands_do_not_exist_for_anyone_else(
+    own_seeds: tuple[Path, Path, Loaded], tmp_path: Path
+) -> None:
+    async with FakeBotApi() as fake, admin_bot(fake, tmp_path, own_seeds) as bot:
+        before = bot.state.engine
+        for command in ("/stats", "/reload", f"/stats@{BOT}"):
+            _, reply = await bot.say(command)
+            assert reply["text"] == handlers.HINT_UNKNOWN_COMMAND
+        # In groups, as for any unknown command: silence, for everyone, admins included (the
+        # stats would be shown to the whole group, and an anonymous admin has no user id).
+        for user in (CHAT, ADMIN):
+            for command in ("/stats", "/reload", f"/stats@{BOT}"):
+                await bot.assert_silent(
+                    lambda c=command, u=user: fake.push_message(c, chat_type="group", user_id=u)
+                )
+        assert bot.state.engine is before
+        assert fake.sent_texts(ADMIN) == []
+    bot.check()
+
+
+async def test_reload_swaps_in_the_rebuilt_index_without_dropping_an_update(
+    own_seeds: tuple[Path, Path, Loaded], tmp_path: Path
+) -> None:
+    folder, _, loaded = own_seeds
+    question = "How many people came to the zebra parade in Qwertyville?"
+    assert not loaded.engine.ask(question).answered
+    (folder / "zebra.txt").write_text(
+        "Zebra parade\n\nThe zebra parade in Qwertyville drew 4,000 people on Sunday.\n",
+        encoding="utf-8",
+    )
+    async with FakeBotApi() as fake, admin_bot(fake, tmp_path, own_seeds) as bot:
+        for i in range(40):  # a steady stream of questions around the reload
+            fake.push_message(ANSWERED, user_id=60_000 + i)
+            if i == 10:
+                fake.push_message("/reload", user_id=ADMIN)
+            await asyncio.sleep(0.01)
+        [done] = await fake.wait_for_messages(1, ADMIN, timeout=30)
+        new = bot.state.engine
+        assert new is not loaded.engine
+        sentences = sum(d.sentences for d in new.documents.values())
+        assert sentences > sum(d.sentences for d in loaded.engine.documents.values())
+        assert done["text"] == (
+            f"Reloaded: 2 documents, {sentences} sentences, {len(new.faq_list())} FAQ entries."
+        )
+        await wait_replies(fake, 41)
+        _, answer = await bot.say(question)
+        assert "4,000 people" in answer["text"]
+        _, again = await bot.say("/reload", chat_id=ADMIN, user_id=ADMIN)
+        assert again["text"].startswith("The seeds are unchanged")
+    bot.check()
+
+
+async def test_reload_with_a_broken_seed_keeps_the_old_engine_and_says_where(
+    own_seeds: tuple[Path, Path, Loaded], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder, _, loaded = own_seeds
+    (folder / "broken.faq.toml").write_text(
+        '\n[[faq]]\nid = "broken"\nquestion = "Is <b>this</b> here?"\nphrasings = ["x y"]\n'
+        'answer = "No."\ncites = ["<b>no such</b> & sentence"]\n',
+        encoding="utf-8",
+    )
+    async with FakeBotApi() as fake, admin_bot(fake, tmp_path, own_seeds) as bot:
+        with caplog.at_level(logging.WARNING, logger="bot"):
+            _, reply = await bot.say("/reload", chat_id=ADMIN, user_id=ADMIN)
+        assert reply["text"].startswith("Reload failed; still answering from the previous")
+        assert re.search(r"broken\.faq\.toml:\d+: FAQ entry 'broken'", reply["text"])
+        assert "<b>no such</b> & sentence" in reply["text"]  # shown, escaped, not markup
+        assert bot.state.engine is loaded.engine
+        _, answer = await bot.say(ANSWERED)
+        assert answer["text"].startswith(loaded.engine.ask(ANSWERED).faq.question)
+    bot.check()
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("bot")]
+    assert any("reload failed" in m and "broken.faq.toml" in m for m in logged)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on this platform")
+async def test_sighup_reloads_like_the_command(
+    own_seeds: tuple[Path, Path, Loaded], tmp_path: Path
+) -> None:
+    folder, _, loaded = own_seeds
+    (folder / "zebra.txt").write_text("The zebra parade drew 4,000 people.\n", encoding="utf-8")
+    async with FakeBotApi() as fake, admin_bot(fake, tmp_path, own_seeds) as bot:
+        # Without the bot's handler SIGHUP would end pytest itself: check it is in place first.
+        assert signal.getsignal(signal.SIGHUP) not in (signal.SIG_DFL, signal.SIG_IGN, None)
+        os.kill(os.getpid(), signal.SIGHUP)
+        for _ in range(200):
+            if bot.state.engine is not loaded.engine:
+                break
+            await asyncio.sleep(0.05)
+        assert bot.state.engine is not loaded.engine
+        assert len(bot.state.engine.documents) == 2
+        _, answer = await bot.say("How many people came to the zebra parade?")
+        assert "4,000 people" in answer["text"]
+    bot.check()
+    assert signal.getsignal(signal.SIGHUP) == signal.SIG_DFL  # post_shutdown removed it
 
 
 # ------------------------------------------------------------------------ start-up, logs
@@ -657,13 +972,15 @@ def test_file_url_sits_beside_the_api_url() -> None:
 
 
 async def _run_bot(
-    fake: FakeBotApi, seeds: Path, tmp_path: Path, token: str, extra: str = ""
+    fake: FakeBotApi, seeds: Path, tmp_path: Path, token: str, level: str = "INFO"
 ) -> asyncio.subprocess.Process:
-    """`python -m bot run` in a child process (run_polling owns its loop, so not in ours)."""
+    """`python -m bot run` in a child process (run_polling owns its loop, so not in ours),
+    with its index and question log in `tmp_path`."""
     config = tmp_path / "bot.toml"
     config.write_text(
         f'[index]\nseeds = "{seeds}"\ndb = "{tmp_path / "index.sqlite3"}"\n'
-        f'[telegram]\nbase_url = "{fake.base_url}"\n{extra}'
+        f'[telegram]\nbase_url = "{fake.base_url}"\n'
+        f'[log]\nlevel = "{level}"\npath = "{tmp_path / "questions.sqlite3"}"\n'
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
     env["BOT_TOKEN"] = token
@@ -675,7 +992,7 @@ async def _run_bot(
 
 async def test_run_polls_answers_and_stops_cleanly(seeds: Path, tmp_path: Path) -> None:
     async with FakeBotApi() as fake:
-        proc = await _run_bot(fake, seeds, tmp_path, fake.token, '[log]\nlevel = "DEBUG"\n')
+        proc = await _run_bot(fake, seeds, tmp_path, fake.token, "DEBUG")
         try:
             fake.push_message(ANSWERED)
             [reply] = await fake.wait_for_messages(1, CHAT, timeout=30)
@@ -687,12 +1004,13 @@ async def test_run_polls_answers_and_stops_cleanly(seeds: Path, tmp_path: Path) 
         assert proc.returncode == 0
         assert fake.token not in err.decode() and "[token]" in err.decode()
         fake.assert_no_errors()
+    assert [r["question"] for r in read_rows(tmp_path / "questions.sqlite3")] == [ANSWERED]
 
 
 async def test_run_with_a_refused_token_exits_2_in_one_line(seeds: Path, tmp_path: Path) -> None:
     refused = "999999999:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
     async with FakeBotApi() as fake:
-        proc = await _run_bot(fake, seeds, tmp_path, refused, '[log]\nlevel = "WARNING"\n')
+        proc = await _run_bot(fake, seeds, tmp_path, refused, "WARNING")
         _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2
     assert err.decode().strip().splitlines() == [

@@ -6,13 +6,17 @@ Telegram's limits; handlers only decide what to answer and where.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from telegram import (
     BotCommand,
+    Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
@@ -35,10 +39,14 @@ from telegram.ext import (
     filters,
 )
 
-from bot import render
+from bot import render, report
 from bot.answer import Answer, Excerpt
 from bot.render import Keyboard, Rendered
+from bot.telegram import ops
 from bot.telegram.state import BotState
+
+if TYPE_CHECKING:
+    from bot.search import Engine
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +69,13 @@ COMMANDS = (
     ("ask", "Ask a question (works in groups)"),
 )
 GROUP_COMMANDS = (("ask", "Ask a question about the article"),)
+# Shown only to admins (setMyCommands with each admin's chat scope), on top of COMMANDS.
+ADMIN_COMMANDS = (
+    ("stats", "Admin: questions today, share answered, top unanswered"),
+    ("reload", "Admin: rebuild the index from the seeds and swap it in"),
+)
+MAX_RETRIES = 3  # 429s waited out, by the AIORateLimiter or, without one, by `send` itself
+STATS_FLUSH_SECONDS = 2.0
 
 HINT_EDITED = "I only read new messages: send the corrected question as a new message."
 HINT_NOT_TEXT = "Send me your question as text, and I'll answer from the article."
@@ -113,15 +128,29 @@ async def send(
     reply = None
     if reply_to is not None:
         reply = ReplyParameters(reply_to, allow_sending_without_reply=True)
-    return await context.bot.send_message(
-        chat_id,
-        rendered.html,
-        parse_mode=ParseMode.HTML,
-        reply_markup=markup(rendered.keyboard),
-        link_preview_options=NO_PREVIEW,
-        reply_parameters=reply,
-        message_thread_id=thread_id,
-    )
+    for attempt in range(MAX_RETRIES + 1):
+        try:
+            return await context.bot.send_message(
+                chat_id,
+                rendered.html,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup(rendered.keyboard),
+                link_preview_options=NO_PREVIEW,
+                reply_parameters=reply,
+                message_thread_id=thread_id,
+            )
+        except RetryAfter as exc:
+            # The AIORateLimiter waits out a 429 itself; without one, the reply must not be lost
+            # to flood control either, so wait as told and send again.
+            if context.bot.rate_limiter is not None or attempt == MAX_RETRIES:
+                raise
+            await asyncio.sleep(_seconds(exc.retry_after))
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _seconds(value: int | timedelta) -> float:
+    """RetryAfter.retry_after is a timedelta with PTB_TIMEDELTA set, else an int."""
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def _thread(message: object) -> int | None:
@@ -138,43 +167,82 @@ async def reply(context: Context, message: Message, rendered: Rendered) -> Messa
     return await send(context, message.chat.id, rendered, reply_to, _thread(message))
 
 
-def render_fresh(state: BotState, answer: Answer) -> Rendered:
-    """Render an answer, keeping it in the cache when it has buttons that refer back to it."""
+def render_fresh(state: BotState, answer: Answer) -> tuple[Rendered, str | None]:
+    """Render an answer, keeping it in the cache when it has buttons that refer back to it;
+    returns the message and that key (None when no button carries one)."""
     key = state.cache.put(answer) if answer.answered else None
-    return render.render_answer(answer, state.engine.documents, key)
+    return render.render_answer(answer, state.engine.documents, key), key
+
+
+def log_question(
+    state: BotState,
+    question: str,
+    answer: Answer,
+    chat_type: str,
+    user_id: int | None,
+    key: str | None,
+) -> None:
+    """Hand a question to the question log. `record` only queues the row (a writer thread
+    commits it), so this never delays the reply; it runs before the reply is sent, so every
+    answered question has its row even when the bot is stopped right after."""
+    if state.log is None:
+        return
+    try:
+        state.log.record(
+            question=question, answer=answer, chat_type=chat_type, user_id=user_id, answer_key=key
+        )
+    except RuntimeError as exc:  # the log was closed under a late update: say so, still answer
+        log.warning("question not logged: %s", exc)
+
+
+def _user_id(message: Message) -> int | None:
+    return message.from_user.id if message.from_user else None
 
 
 async def answer_question(context: Context, message: Message, question: str) -> None:
-    """The core of every chat: typing in private chats, ask the engine, reply with the answer."""
+    """The core of every chat: typing in private chats, ask the engine, log, reply."""
     state = _state(context)
     if message.chat.type == ChatType.PRIVATE:
         await context.bot.send_chat_action(message.chat.id, ChatAction.TYPING)
     answer = state.engine.ask(question)
     log.debug("answered=%s confidence=%.2f", answer.answered, answer.confidence)
-    await reply(context, message, render_fresh(state, answer))
+    rendered, key = render_fresh(state, answer)
+    log_question(state, question, answer, message.chat.type, _user_id(message), key)
+    await reply(context, message, rendered)
 
 
 async def answer_faq(
-    context: Context, chat_id: int, faq_id: str, reply_to: int | None, thread_id: int | None
+    context: Context,
+    chat: Chat,
+    user_id: int | None,
+    faq_id: str,
+    reply_to: int | None,
+    thread_id: int | None,
 ) -> bool:
-    """Send a FAQ entry's own answer; False when there is no such entry (any more)."""
+    """Send a FAQ entry's own answer; False when there is no such entry (any more).
+
+    Logged as the entry's question, so votes on it and the report's FAQ counts see it.
+    """
     state = _state(context)
     answer = state.engine.answer_faq(faq_id)
     if answer is None:
         return False
-    await send(context, chat_id, render_fresh(state, answer), reply_to, thread_id)
+    rendered, key = render_fresh(state, answer)
+    log_question(state, answer.query, answer, chat.type, user_id, key)
+    await send(context, chat.id, rendered, reply_to, thread_id)
     return True
 
 
-def record_feedback(user_id: int | None, key: str, helpful: bool, answer: Answer | None) -> None:
-    """Where 👍/👎 end up. Storage comes later and plugs in here; for now it is only logged."""
-    log.debug(
-        "feedback %s from user %s on answer %s (question %r)",
-        "up" if helpful else "down",
-        user_id,
-        key,
-        answer.query if answer else None,
-    )
+def record_feedback(state: BotState, user_id: int | None, key: str, helpful: bool) -> None:
+    """Where 👍/👎 end up: the question log, which joins the vote to the question by `key`
+    (so a vote counts even after the answer fell out of the cache)."""
+    log.debug("feedback %s on answer %s", "up" if helpful else "down", key)
+    if state.log is None:
+        return
+    try:
+        state.log.record_feedback(answer_key=key, user_id=user_id, vote=1 if helpful else -1)
+    except RuntimeError as exc:
+        log.warning("vote not logged: %s", exc)
 
 
 def addressed_question(message: Message, username: str, bot_id: int) -> str | None:
@@ -206,7 +274,7 @@ async def on_start(update: Update, context: Context) -> None:
     state = _state(context)
     payload = context.args[0] if context.args else ""
     if payload.startswith("faq_") and await answer_faq(
-        context, message.chat.id, payload.removeprefix("faq_"), None, None
+        context, message.chat, _user_id(message), payload.removeprefix("faq_"), None, None
     ):
         return
     examples = state.engine.faq_list()[:3]
@@ -242,8 +310,51 @@ async def on_ask(update: Update, context: Context) -> None:
 
 
 async def on_unknown_command(update: Update, context: Context) -> None:
-    """A command the bot does not have, in a private chat."""
+    """A command the bot does not have, in a private chat (admin commands from anyone else
+    land here too, so to them the commands do not exist)."""
     await reply(context, update.effective_message, render.render_text(HINT_UNKNOWN_COMMAND))
+
+
+def _from_admin(update: Update, state: BotState) -> bool:
+    """The sender's user id is in the config's admins, in a private chat. The handlers check it
+    again though `register` already filters on it: an admin command must never answer because of
+    a wiring mistake."""
+    user, chat = update.effective_user, update.effective_chat
+    private = chat is not None and chat.type == ChatType.PRIVATE
+    return private and state.is_admin(user.id if user else None)
+
+
+async def on_stats(update: Update, context: Context) -> None:
+    """/stats (admins): today's questions, the share answered, the top unanswered ones."""
+    state = _state(context)
+    if not _from_admin(update, state):
+        await on_unknown_command(update, context)
+        return
+    question_log = state.log
+    path = state.config.log_db
+
+    def read() -> str:
+        if question_log is not None:  # so the questions asked a moment ago count too
+            question_log.flush(timeout=STATS_FLUSH_SECONDS)
+        return report.short_stats(path)
+
+    try:
+        text = await asyncio.to_thread(read)
+    except report.LogError as exc:
+        text = f"Cannot read the question log: {exc}"
+    await reply(context, update.effective_message, render.render_text(text))
+
+
+async def on_reload(update: Update, context: Context) -> None:
+    """/reload (admins): rebuild the index from the seeds and swap it in, or say why not."""
+    state = _state(context)
+    if not _from_admin(update, state):
+        await on_unknown_command(update, context)
+        return
+    user = update.effective_user
+    log.info("reload asked by admin %s", user.id if user else None)
+    outcome = await ops.reload_engine(state)
+    await reply(context, update.effective_message, render.render_text(outcome.message))
 
 
 # ----------------------------------------------------------------------------- messages
@@ -285,9 +396,13 @@ async def on_private_edit(update: Update, context: Context) -> None:
 class Origin:
     """Where the pressed button's message is, so the bot's answer goes beside it."""
 
-    chat_id: int
+    chat: Chat
     message_id: int
     thread_id: int | None
+
+    @property
+    def chat_id(self) -> int:
+        return self.chat.id
 
 
 def _origin(update: Update) -> Origin | None:
@@ -295,7 +410,7 @@ def _origin(update: Update) -> Origin | None:
     message = update.callback_query.message
     if message is None:
         return None
-    return Origin(message.chat.id, message.message_id, _thread(message))
+    return Origin(message.chat, message.message_id, _thread(message))
 
 
 async def on_more(update: Update, context: Context) -> None:
@@ -337,8 +452,7 @@ async def on_vote(update: Update, context: Context) -> None:
     query = update.callback_query
     parsed = render.parse_callback(query.data or "")
     if parsed is not None:
-        answer = _state(context).cache.get(parsed.key)
-        record_feedback(query.from_user.id, parsed.key, parsed.kind == "up", answer)
+        record_feedback(_state(context), query.from_user.id, parsed.key, parsed.kind == "up")
     await query.answer(THANKS)
 
 
@@ -352,7 +466,8 @@ async def on_faq_button(update: Update, context: Context) -> None:
         await query.answer("That question is no longer in the list")
         return
     await query.answer()
-    await answer_faq(context, origin.chat_id, faq_id, origin.message_id, origin.thread_id)
+    user_id = query.from_user.id
+    await answer_faq(context, origin.chat, user_id, faq_id, origin.message_id, origin.thread_id)
 
 
 async def on_faq_page(update: Update, context: Context) -> None:
@@ -393,10 +508,11 @@ class InlineItem:
     make: Callable[[], tuple[str, str, Rendered]]  # (title, description, message)
 
 
-def inline_items(state: BotState, text: str) -> list[InlineItem]:
+def inline_items(engine: Engine, text: str, answer: Answer | None) -> list[InlineItem]:
     """Results for an inline query, best first, at most 50: FAQ entries for an empty query;
-    else the FAQ answer (if one leads) then each excerpt on its own; else "nothing matches"."""
-    engine, documents = state.engine, state.engine.documents
+    else the FAQ answer (if one leads) then each excerpt on its own; else "nothing matches".
+    `answer` is the engine's answer to `text` (None for an empty query)."""
+    documents = engine.documents
 
     def faq_item(faq_id: str, question: str) -> InlineItem:
         def make() -> tuple[str, str, Rendered]:
@@ -409,9 +525,8 @@ def inline_items(state: BotState, text: str) -> list[InlineItem]:
 
         return InlineItem(f"f:{faq_id}", make)
 
-    if not text:
+    if answer is None:
         return [faq_item(s.id, s.question) for s in engine.faq_list()[:INLINE_MAX]]
-    answer = engine.ask(text)
     if not answer.answered:
         no_match = ("Nothing in the article matches", "Try other words, or /faq in the chat",
                     render.render_no_match(text))
@@ -444,7 +559,15 @@ async def on_inline_query(update: Update, context: Context) -> None:
         page = max(0, int(query.offset or 0))
     except ValueError:
         page = 0
-    items = inline_items(_state(context), query.query.strip())
+    state = _state(context)
+    engine, text = state.engine, query.query.strip()
+    answer = engine.ask(text) if text else None
+    user_id = query.from_user.id
+    # Logged once: the first page only (later pages are scrolling), and not again when
+    # Telegram re-sends the same text for the same person.
+    if answer is not None and page == 0 and state.inline_seen.first_time(user_id, text):
+        log_question(state, text, answer, "inline", user_id, None)
+    items = inline_items(engine, text, answer)
     results = []
     for item in items[page * INLINE_PAGE : (page + 1) * INLINE_PAGE]:
         title, description, rendered = item.make()
@@ -506,6 +629,10 @@ async def on_error(update: object, context: Context) -> None:
 # ----------------------------------------------------------------------------- wiring
 
 
+def _state_of(app: Application) -> BotState:
+    return app.bot_data["state"]
+
+
 def register(app: Application) -> None:
     """Every handler, in the order they are tried (first match wins)."""
     new = filters.UpdateType.MESSAGE
@@ -519,6 +646,11 @@ def register(app: Application) -> None:
     ):
         app.add_handler(CommandHandler(name, callback, filters=private_new))
     app.add_handler(CommandHandler("ask", on_ask, filters=new))
+    admins = filters.User(user_id=_state_of(app).config.admins)
+    # Not an admin, or not in a private chat: no handler matches, so /stats and /reload get
+    # the unknown-command hint in private chats and silence in groups, like any unknown command.
+    app.add_handler(CommandHandler("stats", on_stats, filters=private_new & admins))
+    app.add_handler(CommandHandler("reload", on_reload, filters=private_new & admins))
     app.add_handler(MessageHandler(private_new & filters.COMMAND, on_unknown_command))
     app.add_handler(MessageHandler(private_new & filters.TEXT, on_private_text))
     app.add_handler(

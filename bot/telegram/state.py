@@ -1,18 +1,25 @@
-"""What the handlers share: the engine and the recent answers that buttons refer to."""
+"""What the handlers share: the engine, the recent answers that buttons refer to, the question
+log, and the config that says who the admins are."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.answer import Answer
+from bot.config import Config
 
 if TYPE_CHECKING:
+    from bot.questionlog import QuestionLog
     from bot.search import Engine
 
 CACHE_SIZE = 10_000
+SEEN_SIZE = 10_000
+SEEN_SECONDS = 600.0
 
 
 class AnswerCache:
@@ -46,9 +53,47 @@ class AnswerCache:
         return len(self._items)
 
 
+class SeenRecently:
+    """Which (user, text) pairs were seen in the last `seconds`, at most `size` of them.
+
+    Why: Telegram sends an inline query again when its cache expires or the person retypes it;
+    the question log should count the question once, not once per delivery.
+    """
+
+    def __init__(self, size: int = SEEN_SIZE, seconds: float = SEEN_SECONDS) -> None:
+        self.size, self.seconds = size, seconds
+        self._seen: OrderedDict[tuple[int | None, str], float] = OrderedDict()
+
+    def first_time(self, user_id: int | None, text: str, now: float | None = None) -> bool:
+        """True (and remembered) unless the pair was seen within the window."""
+        now = time.monotonic() if now is None else now
+        key = (user_id, text)
+        at = self._seen.get(key)
+        if at is not None and now - at < self.seconds:
+            return False
+        self._seen[key] = now
+        self._seen.move_to_end(key)
+        while len(self._seen) > self.size:
+            self._seen.popitem(last=False)
+        return True
+
+
 @dataclass(slots=True)
 class BotState:
-    """Kept in `application.bot_data["state"]`, one per Application."""
+    """Kept in `application.bot_data["state"]`, one per Application.
+
+    `engine` is swapped whole by a reload (one assignment), so handlers read it from here each
+    time and never keep it between updates. `log` is opened in post_init, closed in
+    post_shutdown, and None outside that span (handlers then log nothing).
+    """
 
     engine: Engine
+    config: Config = field(default_factory=Config)
     cache: AnswerCache = field(default_factory=AnswerCache)
+    log: QuestionLog | None = None
+    inline_seen: SeenRecently = field(default_factory=SeenRecently)
+    seeds_hash: str | None = None  # the index the engine was loaded from
+    reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def is_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.config.admins
