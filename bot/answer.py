@@ -7,6 +7,18 @@ from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    """What a citation shows of a document, and what /source lists."""
+
+    id: str
+    title: str
+    publisher: str
+    date: str
+    paragraphs: int
+    sentences: int
+
+
+@dataclass(frozen=True, slots=True)
 class Excerpt:
     """A verbatim sentence of a document, with where it stands and what in it matched."""
 

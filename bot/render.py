@@ -15,9 +15,8 @@ import html
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
-from bot.answer import Answer, Excerpt, Suggestion
+from bot.answer import Answer, DocumentInfo, Excerpt, Suggestion
 
 MAX_VISIBLE = 4096  # Telegram's limit on a message's text after entity parsing
 MAX_ENTITIES = 100  # Telegram's limit on formatting entities in one message
@@ -30,18 +29,7 @@ NOT_FOUND = "The article doesn't say."
 TITLE_CAP, PUBLISHER_CAP, DATE_CAP, QUESTION_CAP, BUTTON_CAP = 100, 60, 40, 200, 60
 
 
-class Document(Protocol):
-    """What a citation needs of a document (bot.search.DocumentInfo has it)."""
-
-    id: str
-    title: str
-    publisher: str
-    date: str
-    paragraphs: int
-    sentences: int
-
-
-Documents = Mapping[str, Document]
+Documents = Mapping[str, DocumentInfo]
 
 
 # --------------------------------------------------------------------------- keyboards
@@ -511,7 +499,7 @@ def render_context(
 # --------------------------------------------------------------------- other messages
 
 
-def _document_line(doc: Document) -> list[tuple[str, str] | str]:
+def _document_line(doc: DocumentInfo) -> list[tuple[str, str] | str]:
     rest = ", ".join(p for p in (shorten(doc.publisher, PUBLISHER_CAP),
                                  shorten(doc.date, DATE_CAP)) if p)
     return [(shorten(doc.title, TITLE_CAP), "i"), f" ({rest})" if rest else ""]

@@ -25,7 +25,7 @@ from pathlib import Path
 import sqlite_utils
 from rapidfuzz import fuzz, process
 
-from bot.answer import Answer, Excerpt, FaqHit, Suggestion
+from bot.answer import Answer, DocumentInfo, Excerpt, FaqHit, Suggestion
 from bot.calibrate import sigmoid
 from bot.text import STOPWORDS, normalise, stem, stems, tokens
 
@@ -92,16 +92,6 @@ class _Faq:
     question: str
     answer: str
     cites: list[int]  # sentence ids, best first
-
-
-@dataclass(frozen=True, slots=True)
-class DocumentInfo:
-    id: str
-    title: str
-    publisher: str
-    date: str
-    paragraphs: int
-    sentences: int
 
 
 # Question types, and what an answer to each must hold. A "how many" question answered by a
