@@ -7,9 +7,10 @@ Telegram's limits; handlers only decide what to answer and where.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -324,12 +325,26 @@ def _from_admin(update: Update, state: BotState) -> bool:
     return private and state.is_admin(user.id if user else None)
 
 
+Handler = Callable[[Update, Context], Awaitable[None]]
+
+
+def admin_only(handler: Handler) -> Handler:
+    """To anyone but an admin the command does not exist: the unknown-command hint instead."""
+
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: Context) -> None:
+        if not _from_admin(update, _state(context)):
+            await on_unknown_command(update, context)
+            return
+        await handler(update, context)
+
+    return guarded
+
+
+@admin_only
 async def on_stats(update: Update, context: Context) -> None:
     """/stats (admins): today's questions, the share answered, the top unanswered ones."""
     state = _state(context)
-    if not _from_admin(update, state):
-        await on_unknown_command(update, context)
-        return
     question_log = state.log
     path = state.config.log_db
 
@@ -345,12 +360,10 @@ async def on_stats(update: Update, context: Context) -> None:
     await reply(context, update.effective_message, render.render_text(text))
 
 
+@admin_only
 async def on_reload(update: Update, context: Context) -> None:
     """/reload (admins): rebuild the index from the seeds and swap it in, or say why not."""
     state = _state(context)
-    if not _from_admin(update, state):
-        await on_unknown_command(update, context)
-        return
     user = update.effective_user
     log.info("reload asked by admin %s", user.id if user else None)
     outcome = await ops.reload_engine(state)
