@@ -26,16 +26,16 @@ from bot.loader import IndexUnusable, load_engine
 from bot.questionlog import QuestionLog
 from bot.telegram import handlers, ops
 from bot.telegram.state import BotState
+from bot.telegram.transport import AiohttpRequest
 
 if TYPE_CHECKING:
     from bot.search import Engine
 
 log = logging.getLogger(__name__)
 
-# Updates handled at once, and HTTP connections to the Bot API. PTB's defaults (256 and 256)
-# cost throughput: httpcore checks every pooled connection on every request, so the load test
-# (`python -m bot loadtest`) ran at half the speed with them. 16 connections still carry about
-# 160 requests a second at Telegram's ~0.1 s round trip, well past its 30 messages a second.
+# Updates handled at once, and HTTP connections to the Bot API. 16 connections carry about 160
+# requests a second at Telegram's ~0.1 s round trip, well past its 30 messages a second; more
+# updates than connections keep the engine busy while replies are on the wire.
 CONCURRENT_UPDATES = 32
 CONNECTION_POOL = 16
 LOG_CLOSE_SECONDS = 30.0  # how long shutdown waits for the question log to commit its rows
@@ -126,6 +126,24 @@ def _on_sighup(app: Application) -> None:
     app.create_task(ops.reload_engine(_state(app)), name="sighup-reload")
 
 
+class BotApplication(Application):
+    """The Application, closing its HTTP sessions when start-up fails (a refused token, say):
+    PTB shuts down only what initialised, and an aiohttp session left open is an error at exit.
+    """
+
+    def __init__(self, transports: tuple[AiohttpRequest, ...] = (), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.transports = transports
+
+    async def initialize(self) -> None:
+        try:
+            await super().initialize()
+        except BaseException:
+            for transport in self.transports:
+                await transport.shutdown()
+            raise
+
+
 def build_application(
     cfg: Config, engine: Engine, *, rate_limiter: bool = True, seeds_hash: str | None = None
 ) -> Application:
@@ -133,13 +151,16 @@ def build_application(
     which flood on purpose or want a 429 to reach the bot's own handling. `seeds_hash` is the
     index the engine came from, so a reload knows when there is nothing new."""
     os.environ.setdefault("PTB_TIMEDELTA", "1")  # RetryAfter in timedeltas, without a warning
+    calls, polls = AiohttpRequest(CONNECTION_POOL), AiohttpRequest(1)
     builder = (
         ApplicationBuilder()
         .token(cfg.token)
         .base_url(cfg.base_url)
         .base_file_url(file_url(cfg.base_url))
         .concurrent_updates(CONCURRENT_UPDATES)
-        .connection_pool_size(CONNECTION_POOL)
+        .request(calls)
+        .get_updates_request(polls)
+        .application_class(BotApplication, {"transports": (calls, polls)})
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
@@ -205,7 +226,8 @@ def configure_logging(
     """Scrub the token from every record and, unless DEBUG was asked for, quiet the loggers
     that print each request URL (token included); returns the filter so a caller can remove it.
 
-    At DEBUG httpx and httpcore speak too: that is what DEBUG is for, and the filter scrubs them.
+    At DEBUG httpx and httpcore (PTB's default transport, still used when a Bot is made without
+    ours) speak too: that is what DEBUG is for, and the filter scrubs them.
     """
     root = logging.getLogger()
     if not root.handlers:
