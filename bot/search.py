@@ -17,10 +17,11 @@ import math
 import re
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 import sqlite_utils
 from rapidfuzz import fuzz, process
@@ -153,6 +154,29 @@ def question_types(norm: str) -> frozenset[str]:
     return frozenset({min(found)[1]}) if found else frozenset()
 
 
+_T = TypeVar("_T")
+
+
+def _coverage(
+    query: list[Concept], weights: list[float], postings: Mapping[Key, Iterable[_T]]
+) -> dict[_T, float]:
+    """Per item of the postings: the question's weight it holds, a concept counting whole
+    where the item has its own word and SYNONYM_MATCH of it where only a synonym."""
+    acc: dict[_T, float] = defaultdict(float)
+    for c, w in zip(query, weights, strict=True):
+        whole = postings.get(c.exact, ())
+        part: set[_T] = set()
+        for k in c.keys:
+            if k != c.exact:
+                part.update(postings.get(k, ()))
+        part.difference_update(whole)
+        for item in whole:
+            acc[item] += w
+        for item in part:
+            acc[item] += w * SYNONYM_MATCH
+    return acc
+
+
 class Engine:
     """Loaded once from the index; answers any text without touching the database again."""
 
@@ -256,7 +280,24 @@ class Engine:
         entry_keys: dict[str, set[Key]] = defaultdict(set)
         for ph in self._phrasings:
             entry_keys[ph.faq] |= ph.keys
-        self._entry_keys = {fid: frozenset(keys) for fid, keys in entry_keys.items()}
+        self._entry_postings: dict[Key, list[str]] = defaultdict(list)
+        for fid, keys in entry_keys.items():
+            for k in keys:
+                self._entry_postings[k].append(fid)
+        # Every concept of every phrasing, numbered, and the keys that hold it whole or in part:
+        # how much of a phrasing a question covers is then summed from these postings.
+        self._part_owner: list[int] = []
+        self._part_weight: list[float] = []
+        self._part_whole: dict[Key, list[int]] = defaultdict(list)
+        self._part_synonym: dict[Key, list[int]] = defaultdict(list)
+        for i, ph in enumerate(self._phrasings):
+            for c, w in zip(ph.concepts, ph.weights, strict=True):
+                g = len(self._part_owner)
+                self._part_owner.append(i)
+                self._part_weight.append(w)
+                self._part_whole[c.exact].append(g)
+                for k in c.keys - {c.exact}:
+                    self._part_synonym[k].append(g)
         self._faq_ids = list(self.faq)
         self._faq_norms = [normalise(self.faq[f].question) for f in self._faq_ids]
         for w in self._term_words:
@@ -458,37 +499,41 @@ class Engine:
     ) -> list[tuple[float, str]]:
         """Best phrasing per entry: how much of the question it covers, and of it the question.
 
-        The whole-string rapidfuzz ratio only breaks near-ties between entries.
+        The whole-string rapidfuzz ratio only breaks near-ties between entries. Coverage both
+        ways is summed from postings, so the cost follows the question's words, not the
+        number of phrasings (thousands, most sharing a word or two with any question).
         """
         total = sum(weights) or 1.0
         all_q = frozenset(k for c in query for k in c.keys)
-        candidates: set[int] = set()
+        q_cov = _coverage(query, weights, self._phrasing_postings)
+        # Half the credit comes from the entry as a whole (all its phrasings): people's
+        # extra words are often in a sibling phrasing.
+        e_cov = _coverage(query, weights, self._entry_postings)
+        whole: set[int] = set()
+        part: set[int] = set()
         for k in all_q:
-            candidates.update(self._phrasing_postings.get(k, ()))
+            whole.update(self._part_whole.get(k, ()))
+            part.update(self._part_synonym.get(k, ()))
+        part -= whole
+        t_cov: dict[int, float] = defaultdict(float)
+        for g in whole:
+            t_cov[self._part_owner[g]] += self._part_weight[g]
+        for g in part:
+            t_cov[self._part_owner[g]] += SYNONYM_MATCH * self._part_weight[g]
+        qs = qtypes & SPECIFIC
         best: dict[str, float] = {}
-        entry_cov: dict[str, float] = {}
-        for i in candidates:
+        for i, covered in q_cov.items():
             p = self._phrasings[i]
-            q_cov = sum(w * self._match(c, p.keys) for c, w in zip(query, weights, strict=True))
-            # Half the credit comes from the entry as a whole (all its phrasings): people's
-            # extra words are often in a sibling phrasing.
-            if p.faq not in entry_cov:
-                ek = self._entry_keys[p.faq]
-                entry_cov[p.faq] = sum(
-                    w * self._match(c, ek) for c, w in zip(query, weights, strict=True)
-                )
-            q_cov = 0.5 * q_cov + 0.5 * entry_cov[p.faq]
-            t_cov = sum(w * self._match(c, all_q) for c, w in zip(p.concepts, p.weights,
-                                                                    strict=True))
+            q = 0.5 * covered + 0.5 * e_cov[p.faq]
             # What the question asks must be covered; a phrasing about more than was asked
             # counts somewhat less, so "who is X" does not answer "what nationality is X".
-            score = q_cov / total * (0.6 + 0.4 * t_cov / p.weight)
-            qs, ts = qtypes & SPECIFIC, p.qtypes & SPECIFIC
+            score = q / total * (0.6 + 0.4 * t_cov[i] / p.weight)
+            ts = p.qtypes & SPECIFIC
             if qs and ts:
                 score += 0.04 if qs & ts else -0.1
             elif qs and not ts and qs & {"quantity", "duration", "distance", "time"}:
                 score -= 0.05
-            if score > best.get(p.faq, 0.0) - 0.04:
+            if score > best.get(p.faq, 0.0) - 0.04:  # else even a perfect ratio cannot win
                 score += 0.04 * fuzz.token_sort_ratio(norm, p.norm) / 100
                 if score > best.get(p.faq, 0.0):
                     best[p.faq] = score
