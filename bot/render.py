@@ -10,8 +10,8 @@ makes the 4,096-character budget exact rather than a guess made on markup.
 
 from __future__ import annotations
 
-import copy
 import html
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -299,17 +299,23 @@ def _assemble(blocks: list[_Block], fallback: str = ELLIPSIS) -> str:
     """
     limit = MAX_VISIBLE
     for _ in range(8):
-        markup = _assemble_within(copy.deepcopy(blocks), limit, fallback)
-        excess = utf16_len(visible_text(markup)) - MAX_VISIBLE
+        markup, visible = _assemble_within(_copy(blocks), limit, fallback)
+        excess = utf16_len(visible) - MAX_VISIBLE
         if excess <= 0:
             return markup
         limit -= excess
-    return _assemble_within(copy.deepcopy(blocks), MAX_VISIBLE // 2, fallback)
+    return _assemble_within(_copy(blocks), MAX_VISIBLE // 2, fallback)[0]
 
 
-def _assemble_within(blocks: list[_Block], limit: int, fallback: str) -> str:
+def _copy(blocks: list[_Block]) -> list[_Block]:
+    """Blocks to shrink, leaving the originals whole for another try."""
+    return [_Block([_Run(r.text, r.tag) for r in b.runs], b.quote, b.shrink) for b in blocks]
+
+
+def _assemble_within(blocks: list[_Block], limit: int, fallback: str) -> tuple[str, str]:
     """Shrink what may shrink until the visible text fits `limit` characters, cap entities,
-    emit HTML. A message that would show nothing shows `fallback` (Telegram refuses those)."""
+    emit HTML; returns it with the text it shows. A message that would show nothing shows
+    `fallback` (Telegram refuses those)."""
     blocks = [b for b in blocks if b.runs]
     if _blank("".join(r.text for b in blocks for r in b.runs)):
         blocks = [_Block([_Run(fallback)])]
@@ -343,19 +349,15 @@ def _assemble_within(blocks: list[_Block], limit: int, fallback: str) -> str:
     for b in blocks:
         body = "".join(_tag_html(r) for r in b.runs)
         lines.append(f"<blockquote>{body}</blockquote>" if b.quote else body)
-    return "\n".join(lines)
+    return "\n".join(lines), "\n".join("".join(r.text for r in b.runs) for b in blocks)
 
 
 def visible_text(markup: str) -> str:
     """The text Telegram shows for our markup (only our simple tags; for tests and checks)."""
-    out, i = [], 0
-    while i < len(markup):
-        if markup[i] == "<":
-            i = markup.index(">", i) + 1
-            continue
-        out.append(markup[i])
-        i += 1
-    return html.unescape("".join(out))
+    return html.unescape(_TAG.sub("", markup))
+
+
+_TAG = re.compile(r"<[^>]*>")
 
 
 # ------------------------------------------------------------------------- citations
