@@ -65,6 +65,8 @@ class Result:
     p99_ms: float
     max_ms: float
     peak_mb: float
+    bot_cpu_ms: float  # CPU per update: the bot's process, and the fake Bot API's
+    fake_cpu_ms: float
     errors: int
     rejected: int  # 4xx the fake answered (malformed requests), injected faults excluded
     flood_429: int
@@ -155,6 +157,7 @@ class Measured:
     seconds: float
     rejected: int
     flood_429: int
+    cpu_seconds: float  # the fake's own CPU over the run
 
 
 async def _serve_plan(conn: Any) -> None:
@@ -167,6 +170,7 @@ async def _serve_plan(conn: Any) -> None:
         pushed: dict[int, deque[float]] = defaultdict(deque)
         latencies: list[float] = []
         seen = 0
+        cpu = time.process_time()
         started = last = time.monotonic()
         for i in range(plan.updates):
             if plan.push_rate > 0:
@@ -195,7 +199,9 @@ async def _serve_plan(conn: Any) -> None:
                     last = max(last, call.time)
         await asyncio.sleep(SETTLE_SECONDS)
         rejected = sum(1 for c in fake.errors if not c.injected and c.status != 429)
-        conn.send(Measured(latencies, max(last - started, 1e-9), rejected, len(fake.flood_429s)))
+        cpu = time.process_time() - cpu
+        seconds = max(last - started, 1e-9)
+        conn.send(Measured(latencies, seconds, rejected, len(fake.flood_429s), cpu))
         await asyncio.to_thread(conn.recv)  # the bot has stopped: the server may go
 
 
@@ -249,8 +255,10 @@ async def run_load(
             await app.updater.start_polling(timeout=1, poll_interval=0)
             await app.start()
             try:
+                cpu = time.process_time()
                 ours.send(Plan(updates, users, questions(engine), rate_limiter, push_rate, seed))
                 measured: Measured = await asyncio.to_thread(ours.recv)
+                cpu = time.process_time() - cpu
             finally:
                 await app.updater.stop()
                 await app.stop()
@@ -274,6 +282,8 @@ async def run_load(
         p99_ms=round(percentile(ms, 99), 1),
         max_ms=round(max(ms), 1),
         peak_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        bot_cpu_ms=round(cpu / updates * 1000, 2),
+        fake_cpu_ms=round(measured.cpu_seconds / updates * 1000, 2),
         errors=len(errors),
         rejected=measured.rejected,
         flood_429=measured.flood_429,
@@ -294,6 +304,7 @@ def format_result(r: Result) -> str:
             f"  latency      p50 {r.p50_ms} ms  p99 {r.p99_ms} ms  max {r.max_ms} ms"
             "  (push to reply received)",
             f"  peak memory  {r.peak_mb} MB (ru_maxrss of the bot's process)",
+            f"  CPU/update   bot {r.bot_cpu_ms} ms, fake Bot API {r.fake_cpu_ms} ms",
             f"  errors       {r.errors} in handlers, {r.rejected} requests rejected, "
             f"{r.flood_429} flood 429s",
             f"  log rows     {r.log_rows} of {r.updates} ({r.lost_rows} lost)",
