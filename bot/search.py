@@ -183,6 +183,12 @@ class Engine:
     def __init__(self, db_path: Path, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self.db_path = db_path
+        # Caches per engine: a reload's new engine starts afresh and the old one can be freed
+        # (a cache on the class would keep every engine it has seen alive).
+        self._correct = lru_cache(maxsize=8192)(self._correct)
+        self._df = lru_cache(maxsize=65536)(self._df)
+        self._lacks_cue = lru_cache(maxsize=65536)(self._lacks_cue)
+        self._sentence_concepts = lru_cache(maxsize=4096)(self._sentence_concepts)
         conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False)
         db = sqlite_utils.Database(conn)
         try:
@@ -408,7 +414,6 @@ class Engine:
                 out |= hit[0]
         return out
 
-    @lru_cache(maxsize=8192)  # noqa: B019 - the engine lives as long as the process
     def _correct(self, word: str) -> str:
         """Mend a misspelt word against the index vocabulary; real English words stay."""
         if len(word) < 4 or word in self._vocab_set or word in STOPWORDS or not word.isalpha():
@@ -432,7 +437,6 @@ class Engine:
             df = 1
         return math.log(1 + (self._n - df + 0.5) / (df + 0.5))
 
-    @lru_cache(maxsize=65536)  # noqa: B019 - the engine lives as long as the process
     def _df(self, keys: frozenset[Key]) -> int:
         """Sentences holding any of the keys; cached, a union is costly for common ones."""
         if len(keys) == 1:
@@ -488,11 +492,15 @@ class Engine:
         }
 
     def _cue(self, score: float, sid: int, qtypes: frozenset[str]) -> float:
-        for t in qtypes:
-            holds = _ANSWER_HOLDS.get(t)
-            if holds is not None and not holds.search(self.sentences[sid].text):
-                return score * CUE_MISS
-        return score
+        return score * CUE_MISS if self._lacks_cue(sid, qtypes) else score
+
+    def _lacks_cue(self, sid: int, qtypes: frozenset[str]) -> bool:
+        """Whether the sentence lacks what answers one of the question types (cached: the same
+        few sentences are tried against every question)."""
+        text = self.sentences[sid].text
+        return any(
+            (holds := _ANSWER_HOLDS.get(t)) is not None and not holds.search(text) for t in qtypes
+        )
 
     def _score_faq(
         self, query: list[Concept], weights: list[float], qtypes: frozenset[str], norm: str
@@ -521,22 +529,32 @@ class Engine:
         for g in part:
             t_cov[self._part_owner[g]] += SYNONYM_MATCH * self._part_weight[g]
         qs = qtypes & SPECIFIC
-        best: dict[str, float] = {}
+        phrasings = self._phrasings
+        scored: list[tuple[float, int, str]] = []
+        top: dict[str, float] = {}
         for i, covered in q_cov.items():
-            p = self._phrasings[i]
-            q = 0.5 * covered + 0.5 * e_cov[p.faq]
+            p = phrasings[i]
             # What the question asks must be covered; a phrasing about more than was asked
             # counts somewhat less, so "who is X" does not answer "what nationality is X".
-            score = q / total * (0.6 + 0.4 * t_cov[i] / p.weight)
-            ts = p.qtypes & SPECIFIC
-            if qs and ts:
-                score += 0.04 if qs & ts else -0.1
-            elif qs and not ts and qs & {"quantity", "duration", "distance", "time"}:
-                score -= 0.05
-            if score > best.get(p.faq, 0.0) - 0.04:  # else even a perfect ratio cannot win
-                score += 0.04 * fuzz.token_sort_ratio(norm, p.norm) / 100
-                if score > best.get(p.faq, 0.0):
-                    best[p.faq] = score
+            score = (0.5 * covered + 0.5 * e_cov[p.faq]) / total * (
+                0.6 + 0.4 * t_cov[i] / p.weight
+            )
+            if qs:
+                ts = p.qtypes & SPECIFIC
+                if ts:
+                    score += 0.04 if qs & ts else -0.1
+                elif qs & {"quantity", "duration", "distance", "time"}:
+                    score -= 0.05
+            scored.append((score, i, p.faq))
+            if score > top.get(p.faq, -1.0):
+                top[p.faq] = score
+        # The ratio adds at most 0.04: only phrasings that close to their entry's best can win.
+        best: dict[str, float] = {}
+        for score, i, fid in scored:
+            if score > top[fid] - 0.04:
+                score += 0.04 * fuzz.token_sort_ratio(norm, phrasings[i].norm) / 100
+                if score > best.get(fid, 0.0):
+                    best[fid] = score
         return sorted(((v, k) for k, v in best.items()), reverse=True)
 
     # -------------------------------------------------------------- answer
@@ -602,7 +620,6 @@ class Engine:
             raw=raw,
         )
 
-    @lru_cache(maxsize=4096)  # noqa: B019 - the engine lives as long as the process
     def _sentence_concepts(self, sid: int) -> list[Concept]:
         return self.concepts(self.sentences[sid].text)
 
