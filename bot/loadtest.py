@@ -67,6 +67,7 @@ class Result:
     peak_mb: float
     bot_cpu_ms: float  # CPU per update: the bot's process, and the fake Bot API's
     fake_cpu_ms: float
+    typing: int  # "typing" actions sent: the bot sheds them while saturated
     errors: int
     rejected: int  # 4xx the fake answered (malformed requests), injected faults excluded
     flood_429: int
@@ -158,6 +159,7 @@ class Measured:
     rejected: int
     flood_429: int
     cpu_seconds: float  # the fake's own CPU over the run
+    typing: int  # "typing" actions received
 
 
 async def _serve_plan(conn: Any) -> None:
@@ -201,7 +203,8 @@ async def _serve_plan(conn: Any) -> None:
         rejected = sum(1 for c in fake.errors if not c.injected and c.status != 429)
         cpu = time.process_time() - cpu
         seconds = max(last - started, 1e-9)
-        conn.send(Measured(latencies, seconds, rejected, len(fake.flood_429s), cpu))
+        typing = len(fake.calls("sendChatAction"))
+        conn.send(Measured(latencies, seconds, rejected, len(fake.flood_429s), cpu, typing))
         await asyncio.to_thread(conn.recv)  # the bot has stopped: the server may go
 
 
@@ -284,6 +287,7 @@ async def run_load(
         peak_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         bot_cpu_ms=round(cpu / updates * 1000, 2),
         fake_cpu_ms=round(measured.cpu_seconds / updates * 1000, 2),
+        typing=measured.typing,
         errors=len(errors),
         rejected=measured.rejected,
         flood_429=measured.flood_429,
@@ -305,6 +309,8 @@ def format_result(r: Result) -> str:
             "  (push to reply received)",
             f"  peak memory  {r.peak_mb} MB (ru_maxrss of the bot's process)",
             f"  CPU/update   bot {r.bot_cpu_ms} ms, fake Bot API {r.fake_cpu_ms} ms",
+            f"  typing       {r.typing} \"typing\" actions ({r.updates - r.typing} shed while "
+            "saturated)",
             f"  errors       {r.errors} in handlers, {r.rejected} requests rejected, "
             f"{r.flood_429} flood 429s",
             f"  log rows     {r.log_rows} of {r.updates} ({r.lost_rows} lost)",

@@ -35,6 +35,8 @@ MAX_EXCERPTS = 5
 MAX_MORE = 20
 RELATIVE_FLOOR = 0.6  # excerpts scoring below this share of the best are dropped
 SHORTLIST = 300  # candidates kept for the finer scoring
+SUGGESTIONS = 3  # closest FAQ questions offered
+SCORED_AT_LEAST = SUGGESTIONS + 1  # FAQ entries always scored exactly: the suggestions + a lead
 
 
 Key = int | str  # int: known to the index; str: a word only the question has
@@ -286,6 +288,7 @@ class Engine:
         entry_keys: dict[str, set[Key]] = defaultdict(set)
         for ph in self._phrasings:
             entry_keys[ph.faq] |= ph.keys
+        self._phrasing_faq = [ph.faq for ph in self._phrasings]
         self._entry_postings: dict[Key, list[str]] = defaultdict(list)
         for fid, keys in entry_keys.items():
             for k in keys:
@@ -503,13 +506,21 @@ class Engine:
         )
 
     def _score_faq(
-        self, query: list[Concept], weights: list[float], qtypes: frozenset[str], norm: str
+        self,
+        query: list[Concept],
+        weights: list[float],
+        qtypes: frozenset[str],
+        norm: str,
+        floor: float = 0.0,
     ) -> list[tuple[float, str]]:
         """Best phrasing per entry: how much of the question it covers, and of it the question.
 
         The whole-string rapidfuzz ratio only breaks near-ties between entries. Coverage both
         ways is summed from postings, so the cost follows the question's words, not the
         number of phrasings (thousands, most sharing a word or two with any question).
+
+        Entries whose ceiling is below `floor` are left out once SCORED_AT_LEAST entries beat
+        that ceiling: `ask` passes the score under which an entry can change nothing.
         """
         total = sum(weights) or 1.0
         all_q = frozenset(k for c in query for k in c.keys)
@@ -528,34 +539,66 @@ class Engine:
             t_cov[self._part_owner[g]] += self._part_weight[g]
         for g in part:
             t_cov[self._part_owner[g]] += SYNONYM_MATCH * self._part_weight[g]
+        groups: dict[str, list[int]] = defaultdict(list)
+        for i in q_cov:
+            groups[self._phrasing_faq[i]].append(i)
         qs = qtypes & SPECIFIC
+        most_added = (0.04 if qs else 0.0) + 0.04  # by the question type, by the ratio
+        ceilings = sorted(
+            (
+                ((0.5 * max(q_cov[i] for i in members) + 0.5 * e_cov[fid]) / total + most_added,
+                 fid)
+                for fid, members in groups.items()
+            ),
+            reverse=True,
+        )
+        best: dict[str, float] = {}
+        leaders: list[float] = []  # the best SCORED_AT_LEAST scores so far, a min-heap
+        for ceiling, fid in ceilings:
+            if ceiling < floor and len(leaders) == SCORED_AT_LEAST and leaders[0] > ceiling:
+                break  # neither this entry nor any after it can matter
+            score = self._entry_score(groups[fid], q_cov, e_cov[fid], t_cov, total, qs, norm)
+            if score > 0.0:
+                best[fid] = score
+                if len(leaders) < SCORED_AT_LEAST:
+                    heapq.heappush(leaders, score)
+                else:
+                    heapq.heappushpop(leaders, score)
+        return sorted(((v, k) for k, v in best.items()), reverse=True)
+
+    def _entry_score(
+        self,
+        members: list[int],
+        q_cov: dict[int, float],
+        e_cov: float,
+        t_cov: dict[int, float],
+        total: float,
+        qs: frozenset[str],
+        norm: str,
+    ) -> float:
+        """An entry's score: its best phrasing's."""
         phrasings = self._phrasings
-        scored: list[tuple[float, int, str]] = []
-        top: dict[str, float] = {}
-        for i, covered in q_cov.items():
+        scored: list[tuple[float, int]] = []
+        for i in members:
             p = phrasings[i]
             # What the question asks must be covered; a phrasing about more than was asked
             # counts somewhat less, so "who is X" does not answer "what nationality is X".
-            score = (0.5 * covered + 0.5 * e_cov[p.faq]) / total * (
-                0.6 + 0.4 * t_cov[i] / p.weight
-            )
+            score = (0.5 * q_cov[i] + 0.5 * e_cov) / total * (0.6 + 0.4 * t_cov[i] / p.weight)
             if qs:
                 ts = p.qtypes & SPECIFIC
                 if ts:
                     score += 0.04 if qs & ts else -0.1
                 elif qs & {"quantity", "duration", "distance", "time"}:
                     score -= 0.05
-            scored.append((score, i, p.faq))
-            if score > top.get(p.faq, -1.0):
-                top[p.faq] = score
-        # The ratio adds at most 0.04: only phrasings that close to their entry's best can win.
-        best: dict[str, float] = {}
-        for score, i, fid in scored:
-            if score > top[fid] - 0.04:
-                score += 0.04 * fuzz.token_sort_ratio(norm, phrasings[i].norm) / 100
-                if score > best.get(fid, 0.0):
-                    best[fid] = score
-        return sorted(((v, k) for k, v in best.items()), reverse=True)
+            scored.append((score, i))
+        top = max(scored)[0]
+        best = 0.0
+        # The ratio adds at most 0.04: only phrasings that close to the best can win.
+        for score, i in scored:
+            if score > top - 0.04:
+                ratio = fuzz.token_sort_ratio(norm, phrasings[i].norm) / 100
+                best = max(best, score + 0.04 * ratio)
+        return best
 
     # -------------------------------------------------------------- answer
     def ask(self, question: str) -> Answer:
@@ -569,29 +612,16 @@ class Engine:
         norm = normalise(text)
         qtypes = question_types(norm)
         direct = self._score_sentences(query, weights, qtypes)
-        faqs = self._score_faq(query, weights, qtypes, norm)
-
-        # Each sentence's FAQ support: the best entry citing it (first cite a shade ahead).
-        support: dict[int, tuple[float, str]] = {}
-        for score, fid in faqs:
-            for rank, sid in enumerate(self.faq[fid].cites):
-                derived = self._cue(score - 0.01 * rank, sid, qtypes)
-                if derived > support.get(sid, (0.0, ""))[0]:
-                    support[sid] = (derived, fid)
-        # A curated phrasing that matches is stronger evidence than shared words in a sentence.
-        gamma = self.settings.direct_weight
-        final = {
-            sid: max(gamma * direct.get(sid, 0.0), support.get(sid, (0.0, ""))[0])
-            for sid in direct.keys() | support.keys()
-        }
-        ranked = sorted(final, key=lambda sid: (-final[sid], sid))
-        lead: str | None = None
-        if ranked and ranked[0] in support:
-            score, fid = support[ranked[0]]
-            if score >= self.settings.faq_threshold:
-                lead = fid
-                cites = self.faq[lead].cites
-                ranked = cites + [sid for sid in ranked if sid not in cites]
+        # The best sentence scores at least gamma times its direct score: FAQ entries that
+        # cannot reach the relevance floor of that are not worth scoring.
+        floor = self._relevance_floor(self.settings.direct_weight * max(direct.values(), default=0))
+        faqs = self._score_faq(query, weights, qtypes, norm, floor)
+        final, ranked, lead = self._rank(direct, faqs, qtypes)
+        if ranked and floor > self._relevance_floor(final[ranked[0]]):
+            # The answer's first sentence came out weaker than that (a lead whose first cite
+            # lacks the answer cue): score every entry after all.
+            faqs = self._score_faq(query, weights, qtypes, norm)
+            final, ranked, lead = self._rank(direct, faqs, qtypes)
         if not ranked:
             return Answer(query=question, answered=False, confidence=0.0,
                           suggestions=self._suggest(faqs, norm))
@@ -620,6 +650,38 @@ class Engine:
             raw=raw,
         )
 
+    def _relevance_floor(self, top: float) -> float:
+        """Below this, a sentence next to a best one scoring `top` is neither quoted
+        (RELATIVE_FLOOR) nor a close runner-up (margin)."""
+        return min(RELATIVE_FLOOR * top, top - self.settings.margin)
+
+    def _rank(
+        self, direct: dict[int, float], faqs: list[tuple[float, str]], qtypes: frozenset[str]
+    ) -> tuple[dict[int, float], list[int], str | None]:
+        """Every candidate sentence's final score, the sentences in answer order, the lead FAQ."""
+        # Each sentence's FAQ support: the best entry citing it (first cite a shade ahead).
+        support: dict[int, tuple[float, str]] = {}
+        for score, fid in faqs:
+            for rank, sid in enumerate(self.faq[fid].cites):
+                derived = self._cue(score - 0.01 * rank, sid, qtypes)
+                if derived > support.get(sid, (0.0, ""))[0]:
+                    support[sid] = (derived, fid)
+        # A curated phrasing that matches is stronger evidence than shared words in a sentence.
+        gamma = self.settings.direct_weight
+        final = {
+            sid: max(gamma * direct.get(sid, 0.0), support.get(sid, (0.0, ""))[0])
+            for sid in direct.keys() | support.keys()
+        }
+        ranked = sorted(final, key=lambda sid: (-final[sid], sid))
+        lead: str | None = None
+        if ranked and ranked[0] in support:
+            score, fid = support[ranked[0]]
+            if score >= self.settings.faq_threshold:
+                lead = fid
+                cites = self.faq[lead].cites
+                ranked = cites + [sid for sid in ranked if sid not in cites]
+        return final, ranked, lead
+
     def _sentence_concepts(self, sid: int) -> list[Concept]:
         return self.concepts(self.sentences[sid].text)
 
@@ -640,7 +702,11 @@ class Engine:
         return FaqHit(e.id, e.question, e.answer)
 
     def _suggest(
-        self, faqs: list[tuple[float, str]], norm: str = "", exclude: str | None = None, n: int = 3
+        self,
+        faqs: list[tuple[float, str]],
+        norm: str = "",
+        exclude: str | None = None,
+        n: int = SUGGESTIONS,
     ) -> tuple[Suggestion, ...]:
         """The closest FAQ questions; when too few share a word, the nearest by spelling."""
         ids = [fid for _, fid in faqs if fid != exclude][:n]

@@ -6,7 +6,9 @@ entries, aliases) uses small seed folders written here, since the real ones are 
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from bot.index import build
 from bot.ingest import Document, read_document
 from bot.search import MAX_EXCERPTS, MAX_QUERY_CHARS, Engine
 from tests.conftest import ARTICLE_NAME, MakeSeeds
+from tests.conftest import SEEDS as SEEDS_DIR
 
 JSON_KEYS = {"query", "answered", "confidence", "faq", "excerpts", "suggestions"}
 
@@ -350,3 +353,58 @@ def test_only_the_last_word_is_completed(engine: Engine) -> None:
     assert "damascus" in words_of("hezbollah in dam")
     assert "dam" in words_of("dam hezbollah")
     assert "dam" in words_of("hezbollah in dam ")
+
+
+# ------------------------------------------------------------------ cost without change
+
+DATA = Path(__file__).parent / "data"
+ARTICLE_WORDS = sorted(
+    {w.strip(".,;:'\"()—").lower() for w in (SEEDS_DIR / f"{ARTICLE_NAME}.txt").read_text(
+        encoding="utf-8").split()} - {""}
+)
+
+
+def _own_questions() -> list[str]:
+    lines = [line for f in ("questions.jsonl", "questions-b.jsonl")
+             for line in (DATA / f).read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [json.loads(line)["q"] for line in lines]
+
+
+def _every_entry_scored(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine as it would be without skipping FAQ entries that cannot matter."""
+    score_all = engine._score_faq
+    monkeypatch.setattr(engine, "_score_faq", lambda q, w, t, n, floor=0.0: score_all(q, w, t, n))
+
+
+def test_skipping_hopeless_faq_entries_changes_no_answer_to_our_questions(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    questions = _own_questions()
+    assert len(questions) >= 200
+    quick = [engine.ask(q) for q in questions]
+    _every_entry_scored(engine, monkeypatch)
+    assert [engine.ask(q) for q in questions] == quick
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(ARTICLE_WORDS), min_size=1, max_size=9))
+def test_skipping_hopeless_faq_entries_changes_no_answer_to_word_mixes(
+    engine: Engine, words: list[str]
+) -> None:
+    question = " ".join(words)
+    quick = engine.ask(question)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _every_entry_scored(engine, monkeypatch)
+        assert engine.ask(question) == quick
+
+
+def test_a_replaced_engine_is_freed_with_its_caches(real_seeds: Path, tmp_path: Path) -> None:
+    db = tmp_path / "index.sqlite3"
+    build(real_seeds, db)
+    old = Engine(db)
+    old.ask("who took homs?")  # fills the caches, which must not keep it alive
+    gone = weakref.ref(old)
+    del old
+    gc.collect()
+    assert gone() is None

@@ -713,6 +713,24 @@ async def test_private_group_and_inline_questions_are_logged_with_their_keys(
     assert all(str(CHAT) not in str(r["user_hash"]) for r in rows)
 
 
+async def test_a_busy_bot_answers_first_and_sheds_typing(engine: Engine, tmp_path: Path) -> None:
+    users = [60_000 + i for i in range(60)]
+    async with FakeBotApi() as fake, running(
+        fake, engine, tmp_path / "q.sqlite3", rate_limiter=False
+    ) as bot:
+        for user in users:  # one burst: all 60 arrive in one getUpdates
+            fake.push_message(ANSWERED, user_id=user)
+        await wait_replies(fake, len(users))
+        calls = [c for c in fake.calls() if c.method in ("sendChatAction", "sendMessage")]
+    bot.check()
+    typed = [c.params["chat_id"] for c in calls if c.method == "sendChatAction"]
+    # The first few, while the bot was still lightly loaded, got "typing"; the rest none.
+    assert 1 <= len(typed) <= handlers.BUSY_UPDATES < len(users)
+    for chat in typed:  # and "typing" never came after the answer it announced
+        order = [c.method for c in calls if c.params["chat_id"] == chat]
+        assert order == ["sendChatAction", "sendMessage"]
+
+
 async def test_a_thousand_concurrent_updates_get_a_thousand_replies_and_rows(
     engine: Engine, tmp_path: Path
 ) -> None:
