@@ -1,0 +1,115 @@
+"""bot.telegram.transport.AiohttpRequest: PTB's calls over aiohttp, errors mapped as PTB maps
+httpx's (so polling backs off and recovers the same), and never the token in an error."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pytest
+import pytest_asyncio
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram.error import InvalidToken, NetworkError, TimedOut
+
+from bot.config import Config
+from bot.search import Engine
+from bot.telegram.app import build_application
+from bot.telegram.transport import AiohttpRequest
+from tests.fakes.bot_api import DEFAULT_TOKEN, FakeBotApi
+
+CHAT = 1001
+SECRET_HALF = DEFAULT_TOKEN.partition(":")[2]
+
+
+@pytest_asyncio.fixture
+async def fake() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi() as server:
+        yield server
+
+
+def ours(fake: FakeBotApi, **timeouts: float) -> Bot:
+    return Bot(fake.token, base_url=fake.base_url, request=AiohttpRequest(4, **timeouts))
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # nothing listens once the socket is closed
+
+
+async def test_a_message_with_html_and_buttons_arrives_whole(fake: FakeBotApi) -> None:
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("More", callback_data="m:1")]])
+    async with ours(fake) as bot:
+        sent = await bot.send_message(
+            CHAT, "<b>Homs</b> &amp; «Damascus»", parse_mode="HTML", reply_markup=keyboard
+        )
+    assert sent.text == "Homs & «Damascus»"
+    [call] = fake.calls("sendMessage")
+    assert call.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "m:1"
+    fake.assert_no_errors()
+
+
+async def test_a_file_goes_out_as_multipart(fake: FakeBotApi) -> None:
+    async with ours(fake) as bot:
+        sent = await bot.send_document(
+            CHAT, InputFile(b"report", filename="r.csv"), caption="<i>weekly</i>",
+            parse_mode="HTML",
+        )
+    assert sent.caption == "weekly"
+    [call] = fake.calls("sendDocument")
+    upload = call.files["document"]
+    assert (upload.filename, upload.data) == ("r.csv", b"report")
+    fake.assert_no_errors()
+
+
+async def test_a_refused_connection_is_a_network_error_without_the_token() -> None:
+    bot = Bot(DEFAULT_TOKEN, base_url=f"http://127.0.0.1:{closed_port()}/bot",
+              request=AiohttpRequest(1))
+    await bot.request.initialize()
+    try:
+        with pytest.raises(NetworkError) as caught:
+            await bot.get_me()
+    finally:
+        await bot.request.shutdown()
+    assert not isinstance(caught.value, TimedOut)
+    assert SECRET_HALF not in str(caught.value)
+
+
+async def test_a_dropped_connection_is_a_network_error(fake: FakeBotApi) -> None:
+    async with ours(fake) as bot:
+        fake.fail_next("sendMessage", drop=True)
+        with pytest.raises(NetworkError) as caught:
+            await bot.send_message(CHAT, "hello")
+        assert SECRET_HALF not in str(caught.value)
+        assert (await bot.send_message(CHAT, "again")).text == "again"  # and it recovers
+
+
+async def test_a_slow_answer_times_out(fake: FakeBotApi) -> None:
+    async with ours(fake, read_timeout=0.3) as bot:
+        fake.fail_next("sendMessage", delay=2.0)
+        with pytest.raises(TimedOut):
+            await bot.send_message(CHAT, "hello")
+        # A call's own timeout beats the default, as with PTB's transport.
+        fake.fail_next("sendMessage", delay=0.5)
+        assert (await bot.send_message(CHAT, "patient", read_timeout=3)).text == "patient"
+
+
+async def test_a_refused_token_leaves_no_session_open(engine: Engine, tmp_path: Path) -> None:
+    async with FakeBotApi() as fake:
+        cfg = Config(token="123:refused", base_url=fake.base_url, log_db=tmp_path / "q.db")
+        app = build_application(cfg, engine)
+        with pytest.raises(InvalidToken):
+            await app.initialize()
+    assert app.transports and all(t._session is None or t._session.closed
+                                  for t in app.transports)
+
+
+async def test_calls_before_initialize_say_so() -> None:
+    with pytest.raises(RuntimeError, match="not initialized"):
+        await AiohttpRequest().do_request("http://127.0.0.1:9/bot1:a/getMe", "POST")
