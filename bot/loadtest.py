@@ -67,7 +67,7 @@ class Result:
     peak_mb: float
     bot_cpu_ms: float  # CPU per update: the bot's process, and the fake Bot API's
     fake_cpu_ms: float
-    typing: int  # "typing" actions sent: the bot sheds them while saturated
+    typing: int  # "typing" actions sent: the bot sheds them while busy
     errors: int
     rejected: int  # 4xx the fake answered (malformed requests), injected faults excluded
     flood_429: int
@@ -310,7 +310,7 @@ def format_result(r: Result) -> str:
             f"  peak memory  {r.peak_mb} MB (ru_maxrss of the bot's process)",
             f"  CPU/update   bot {r.bot_cpu_ms} ms, fake Bot API {r.fake_cpu_ms} ms",
             f"  typing       {r.typing} \"typing\" actions ({r.updates - r.typing} shed while "
-            "saturated)",
+            "busy)",
             f"  errors       {r.errors} in handlers, {r.rejected} requests rejected, "
             f"{r.flood_429} flood 429s",
             f"  log rows     {r.log_rows} of {r.updates} ({r.lost_rows} lost)",

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 # updates than connections keep the engine busy while replies are on the wire.
 CONCURRENT_UPDATES = 32
 CONNECTION_POOL = 16
+OVERALL_RATE = 25  # Bot API requests a second, under Telegram's ~30 with room for jitter
+OVERALL_BURST = 5  # sent at once at most: a second never holds more than RATE + BURST
 LOG_CLOSE_SECONDS = 30.0  # how long shutdown waits for the question log to commit its rows
 
 
@@ -165,8 +167,15 @@ def build_application(
         .post_shutdown(post_shutdown)
     )
     if rate_limiter:
+        # 25 a second in steps of 5: PTB's default (30 in steps of 30) lets a burst of 30 go
+        # at once and 30 more within the same second, past Telegram's ~30 a second overall.
         # It waits out a 429 this many times before giving up (as `send` does without it).
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=handlers.MAX_RETRIES))
+        limiter = AIORateLimiter(
+            overall_max_rate=OVERALL_BURST,
+            overall_time_period=OVERALL_BURST / OVERALL_RATE,
+            max_retries=handlers.MAX_RETRIES,
+        )
+        builder = builder.rate_limiter(limiter)
     app = builder.build()
     app.bot_data["state"] = BotState(engine, config=cfg, seeds_hash=seeds_hash)
     handlers.register(app)
