@@ -591,13 +591,13 @@ class Engine:
                 elif qs & {"quantity", "duration", "distance", "time"}:
                     score -= 0.05
             scored.append((score, i))
-        top = max(scored)[0]
+        scored.sort(reverse=True)
         best = 0.0
-        # The ratio adds at most 0.04: only phrasings that close to the best can win.
         for score, i in scored:
-            if score > top - 0.04:
-                ratio = fuzz.token_sort_ratio(norm, phrasings[i].norm) / 100
-                best = max(best, score + 0.04 * ratio)
+            if score + 0.04 <= best:
+                break  # the ratio adds at most 0.04: no phrasing from here on can win
+            ratio = fuzz.token_sort_ratio(norm, phrasings[i].norm) / 100
+            best = max(best, score + 0.04 * ratio)
         return best
 
     # -------------------------------------------------------------- answer
