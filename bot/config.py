@@ -17,6 +17,10 @@ TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{30,60}$")
 SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
+# With the rate limiter's burst of 5, no second then holds more than Telegram's ~30.
+MAX_REQUESTS_PER_SECOND = DEFAULT_REQUESTS_PER_SECOND = 25
+
+
 class ConfigError(Exception):
     """A bad config: told in one line, exit code 2."""
 
@@ -34,6 +38,9 @@ class Config:
     webhook_url: str = ""
     webhook_secret: str = field(default="", repr=False)
     admins: tuple[int, ...] = ()
+    # Bot API requests a second the rate limiter allows: under Telegram's ~30 overall, and a
+    # share of it per replica when several serve one bot.
+    requests_per_second: int = DEFAULT_REQUESTS_PER_SECOND
     log_level: str = "INFO"
     log_db: Path = Path("data/questions.sqlite3")
     store_questions: bool = True
@@ -45,7 +52,9 @@ class Config:
 
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "index": {"seeds": str, "db": str},
-    "telegram": {"token": str, "base_url": str, "mode": str, "admins": list},
+    "telegram": {
+        "token": str, "base_url": str, "mode": str, "admins": list, "requests_per_second": int
+    },
     "webhook": {"listen": str, "port": int, "path": str, "url": str, "secret_token": str},
     "matching": {
         "threshold": (int, float),
@@ -134,6 +143,11 @@ def load(
     admins = tg.get("admins", [])
     if not all(isinstance(a, int) and not isinstance(a, bool) for a in admins):
         raise ConfigError("telegram.admins must be a list of numeric user ids")
+    rate = tg.get("requests_per_second", DEFAULT_REQUESTS_PER_SECOND)
+    if not 1 <= rate <= MAX_REQUESTS_PER_SECOND:
+        raise ConfigError(
+            f"telegram.requests_per_second must be 1-{MAX_REQUESTS_PER_SECOND}, not {rate}"
+        )
     level = lg.get("level", "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(f"log.level must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
@@ -160,6 +174,7 @@ def load(
         webhook_url=wh.get("url", ""),
         webhook_secret=secret,
         admins=tuple(admins),
+        requests_per_second=rate,
         log_level=level,
         log_db=rel(lg.get("path"), Path("data/questions.sqlite3")),
         store_questions=lg.get("store_questions", True),

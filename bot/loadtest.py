@@ -8,8 +8,9 @@ against updates pushed (they must be equal: nothing lost).
 
 Two modes. Without the rate limiter it measures capacity. With it (`--rate-limiter`) the fake
 enforces Telegram's flood limits and the run shows that every update is answered without a
-single 429; Telegram allows about 30 requests a second overall, and every private answer is two
-requests (typing, then the message), so that run is short by default (600 updates, ~40 s).
+single 429; the bot sends at most `requests_per_second` (25) a second, so that run is short by
+default (600 updates, ~25 s). A busy bot sheds the "typing" action (see
+`handlers.lightly_loaded`): the report counts those sent, and CPU per update for each side.
 
 Why it needs the repository: the fake lives with the tests and is not part of the package, so an
 installed wheel has no loadtest; it says so in one line.

@@ -221,3 +221,14 @@ def test_a_missing_config_file_exits_2(
     code, _, err = _run(capsys, "index", "--config", str(tmp_path / "nope.toml"), *paths)
     assert code == 2
     assert "nope.toml" in err
+
+
+@pytest.mark.parametrize("rate", ["0", "26", "'fast'"])
+def test_a_rate_limit_outside_telegrams_exits_2(
+    capsys: pytest.CaptureFixture[str], paths: list[str], tmp_path: Path, rate: str
+) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text(f"[telegram]\nrequests_per_second = {rate}\n", encoding="utf-8")
+    code, _, err = _run(capsys, "index", "--config", str(config), *paths)
+    assert code == 2
+    assert err.startswith("error: ") and "requests_per_second" in err

@@ -319,3 +319,23 @@ def test_loadtest_without_the_fake_says_so_in_one_line(
     assert main(["loadtest", "--updates", "10"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: the load test needs the fake Bot API")
+
+
+@pytest.mark.parametrize(("rate", "updates"), [(None, 80), (10, 30)])
+def test_loadtest_under_flood_limits_provokes_no_429_at_the_configured_rate(
+    seeds: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], rate: int | None,
+    updates: int,
+) -> None:
+    args = ["loadtest", "--rate-limiter", "--updates", str(updates), "--users", str(updates),
+            "--json", "--seeds", str(seeds), "--db", str(tmp_path / "index.sqlite3")]
+    if rate is not None:
+        config = tmp_path / "bot.toml"
+        config.write_text(f"[telegram]\nrequests_per_second = {rate}\n", encoding="utf-8")
+        args += ["--config", str(config)]
+    code = main(args)
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0, result
+    assert result["flood_429"] == 0 and result["answered"] == result["log_rows"] == updates
+    # Never faster than allowed: the burst of 5, then the configured rate (default 25).
+    allowed = rate or Config().requests_per_second
+    assert result["seconds"] >= (updates - 5 - 1) / allowed

@@ -1059,7 +1059,8 @@ def test_config_example_documents_every_key_with_its_default(
     path.write_text("\n".join(lines), encoding="utf-8")
     cfg, default = configuration.load(path), Config()
     for name in ("token", "base_url", "mode", "webhook_listen", "webhook_port", "webhook_path",
-                 "webhook_url", "webhook_secret", "admins", "log_level", "store_questions"):
+                 "webhook_url", "webhook_secret", "admins", "requests_per_second", "log_level",
+                 "store_questions"):
         assert getattr(cfg, name) == getattr(default, name), f"{name}: update the example"
     # The engine's tuning moves while it is being improved: the example only has to be valid.
     assert isinstance(cfg.matching, Settings)

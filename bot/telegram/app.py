@@ -38,8 +38,7 @@ log = logging.getLogger(__name__)
 # updates than connections keep the engine busy while replies are on the wire.
 CONCURRENT_UPDATES = 32
 CONNECTION_POOL = 16
-OVERALL_RATE = 25  # Bot API requests a second, under Telegram's ~30 with room for jitter
-OVERALL_BURST = 5  # sent at once at most: a second never holds more than RATE + BURST
+OVERALL_BURST = 5  # requests sent at once at most: a second holds no more than rate + burst
 LOG_CLOSE_SECONDS = 30.0  # how long shutdown waits for the question log to commit its rows
 
 
@@ -167,12 +166,13 @@ def build_application(
         .post_shutdown(post_shutdown)
     )
     if rate_limiter:
-        # 25 a second in steps of 5: PTB's default (30 in steps of 30) lets a burst of 30 go
-        # at once and 30 more within the same second, past Telegram's ~30 a second overall.
+        # At most OVERALL_BURST at once: PTB's default (30 a second, all 30 at once) lets 30 go
+        # together and 30 more within the same second, past Telegram's ~30 a second overall.
         # It waits out a 429 this many times before giving up (as `send` does without it).
+        rate = cfg.requests_per_second
         limiter = AIORateLimiter(
-            overall_max_rate=OVERALL_BURST,
-            overall_time_period=OVERALL_BURST / OVERALL_RATE,
+            overall_max_rate=min(OVERALL_BURST, rate),
+            overall_time_period=min(OVERALL_BURST, rate) / rate,
             max_retries=handlers.MAX_RETRIES,
         )
         builder = builder.rate_limiter(limiter)
