@@ -113,3 +113,19 @@ async def test_a_refused_token_leaves_no_session_open(engine: Engine, tmp_path: 
 async def test_calls_before_initialize_say_so() -> None:
     with pytest.raises(RuntimeError, match="not initialized"):
         await AiohttpRequest().do_request("http://127.0.0.1:9/bot1:a/getMe", "POST")
+
+
+async def test_the_proxy_in_the_environment_is_used(
+    fake: FakeBotApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port()}")
+    bot = ours(fake)
+    await bot.request.initialize()
+    try:
+        with pytest.raises(NetworkError):  # it went to the (dead) proxy, not to the fake
+            await bot.get_me()
+    finally:
+        await bot.request.shutdown()
+    assert not fake.calls("getMe")

@@ -58,8 +58,9 @@ class AiohttpRequest(BaseRequest):
         # A session belongs to the loop it was made on: make it here, not in __init__.
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self._pool_size)
+            # trust_env: HTTPS_PROXY / NO_PROXY are honoured, as httpx (PTB's default) does.
             self._session = aiohttp.ClientSession(
-                connector=connector, headers={"User-Agent": self.USER_AGENT}
+                connector=connector, headers={"User-Agent": self.USER_AGENT}, trust_env=True
             )
 
     async def shutdown(self) -> None:
