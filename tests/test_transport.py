@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from telegram.error import InvalidToken, NetworkError, TimedOut
 from bot.config import Config
 from bot.search import Engine
 from bot.telegram.app import build_application
-from bot.telegram.transport import AiohttpRequest
+from bot.telegram.transport import AiohttpRequest, tls_context
 from tests.fakes.bot_api import DEFAULT_TOKEN, FakeBotApi
 
 CHAT = 1001
@@ -129,3 +130,9 @@ async def test_the_proxy_in_the_environment_is_used(
     finally:
         await bot.request.shutdown()
     assert not fake.calls("getMe")
+
+
+def test_certificates_are_checked_against_certifis_roots() -> None:
+    context = tls_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] > 100  # certifi's bundle, not an empty store

@@ -14,9 +14,12 @@ request URL holds the token, so no message built here repeats it.
 from __future__ import annotations
 
 import json
+import ssl
+from functools import lru_cache
 from typing import Any
 
 import aiohttp
+import certifi
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -24,6 +27,13 @@ DEFAULT_TIMEOUT = 5.0  # seconds, as PTB's HTTPXRequest
 DEFAULT_POOL_TIMEOUT = 1.0
 MEDIA_WRITE_TIMEOUT = 20.0
 JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+@lru_cache(maxsize=1)
+def tls_context() -> ssl.SSLContext:
+    """Certificates checked against certifi's roots, as httpx checks them: a slim image with no
+    system CA store still reaches api.telegram.org."""
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def _given(value: Any, default: float | None) -> float | None:
@@ -57,7 +67,7 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         # A session belongs to the loop it was made on: make it here, not in __init__.
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._pool_size)
+            connector = aiohttp.TCPConnector(limit=self._pool_size, ssl=tls_context())
             # trust_env: HTTPS_PROXY / NO_PROXY are honoured, as httpx (PTB's default) does.
             self._session = aiohttp.ClientSession(
                 connector=connector, headers={"User-Agent": self.USER_AGENT}, trust_env=True
