@@ -136,3 +136,12 @@ def test_certificates_are_checked_against_certifis_roots() -> None:
     context = tls_context()
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     assert context.cert_store_stats()["x509_ca"] > 100  # certifi's bundle, not an empty store
+
+
+async def test_no_proxy_in_the_environment_is_honoured(
+    fake: FakeBotApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    async with ours(fake) as bot:
+        assert (await bot.get_me()).username

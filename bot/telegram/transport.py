@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import ssl
+import urllib.parse
+import urllib.request
 from functools import lru_cache
 from typing import Any
 
@@ -44,7 +46,7 @@ def _given(value: Any, default: float | None) -> float | None:
 class AiohttpRequest(BaseRequest):
     """One aiohttp session with a bounded connection pool, opened on the running loop."""
 
-    __slots__ = ("_connect", "_pool", "_pool_size", "_read", "_session", "_write")
+    __slots__ = ("_connect", "_pool", "_pool_size", "_proxies", "_read", "_session", "_write")
 
     def __init__(
         self,
@@ -58,6 +60,7 @@ class AiohttpRequest(BaseRequest):
         self._read, self._write = read_timeout, write_timeout
         self._connect, self._pool = connect_timeout, pool_timeout
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[str, str | None] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -68,14 +71,26 @@ class AiohttpRequest(BaseRequest):
         # A session belongs to the loop it was made on: make it here, not in __init__.
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self._pool_size, ssl=tls_context())
-            # trust_env: HTTPS_PROXY / NO_PROXY are honoured, as httpx (PTB's default) does.
             self._session = aiohttp.ClientSession(
-                connector=connector, headers={"User-Agent": self.USER_AGENT}, trust_env=True
+                connector=connector, headers={"User-Agent": self.USER_AGENT}
             )
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
+
+    def _proxy(self, url: str) -> str | None:
+        """The proxy the environment names for this URL's server (HTTPS_PROXY, NO_PROXY...), as
+        httpx honours it; looked up once per server (aiohttp's trust_env would read the
+        environment on every call, a third of a call's CPU)."""
+        origin = url[: url.find("/", url.find("//") + 2)]
+        if origin not in self._proxies:
+            parts = urllib.parse.urlsplit(url)
+            proxy = None
+            if not urllib.request.proxy_bypass(parts.hostname or ""):
+                proxy = urllib.request.getproxies().get(parts.scheme)
+            self._proxies[origin] = proxy
+        return self._proxies[origin]
 
     async def do_request(
         self,
@@ -116,7 +131,7 @@ class AiohttpRequest(BaseRequest):
         )
         try:
             async with self._session.request(
-                method, url, data=data, headers=headers, timeout=timeout
+                method, url, data=data, headers=headers, timeout=timeout, proxy=self._proxy(url)
             ) as resp:
                 return resp.status, await resp.read()
         except TimeoutError as exc:
