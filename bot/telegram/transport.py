@@ -8,7 +8,8 @@ core keeping up or not. PTB supports this officially: `BaseRequest` is its exten
 
 Errors map as PTB's own transport maps them (TELEGRAM.md): timeouts -> `TimedOut`, anything the
 connection does -> `NetworkError`, so polling backs off and recovers exactly as with httpx. The
-request URL holds the token, so no message built here repeats it.
+request URL holds the token, so no message built here repeats it. What httpx did for free is
+kept: the environment's proxy (HTTPS_PROXY, NO_PROXY) and certifi's CA roots.
 """
 
 from __future__ import annotations
