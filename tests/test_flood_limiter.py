@@ -1,5 +1,6 @@
-"""bot.telegram.app.flood_limiter: however requests arrive, no window Telegram counts in holds
-more than it allows (30 a second overall, 20 a minute a group).
+"""bot.telegram.flood.FloodLimiter: however requests arrive, no window Telegram counts in holds
+more than it allows (30 a second overall, 20 a minute a group, about one a second in a private
+chat after a short burst).
 
 PTB's AIORateLimiter runs on the event loop's clock, so the test runs it on a loop whose clock
 is virtual: when nothing is ready the loop jumps to its next timer instead of sleeping. Minutes
@@ -16,9 +17,10 @@ from typing import Any
 import pytest
 from telegram.ext import AIORateLimiter
 
-from bot.telegram.app import flood_limiter
+from bot.telegram.flood import FloodLimiter, counted
 
 GROUPS = (-1001, -1002)
+ONE = 4242
 
 
 class _Jump(selectors.DefaultSelector):
@@ -54,8 +56,12 @@ def _max_in_window(times: list[float], span: float) -> int:
     return most
 
 
-async def _flood(limiter: AIORateLimiter, private: int, per_group: int) -> dict[Any, list[float]]:
-    """Everything at once: `private` answers to as many users, `per_group` to each group."""
+async def _flood(
+    limiter: AIORateLimiter, private: int, per_group: int, one_user: int = 0,
+    endpoint: str = "sendMessage",
+) -> dict[Any, list[float]]:
+    """Everything at once: `private` answers to as many users, `per_group` to each group,
+    `one_user` to user ONE."""
     loop = asyncio.get_running_loop()
     sent: dict[Any, list[float]] = defaultdict(list)
 
@@ -65,37 +71,54 @@ async def _flood(limiter: AIORateLimiter, private: int, per_group: int) -> dict[
         return True
 
     chats = [10_000 + i for i in range(private)] + [g for g in GROUPS for _ in range(per_group)]
+    chats += [ONE] * one_user
     await limiter.initialize()
     await asyncio.gather(*(
-        limiter.process_request(send, (chat,), {}, "sendMessage", {"chat_id": chat}, None)
+        limiter.process_request(send, (chat,), {}, endpoint, {"chat_id": chat}, None)
         for chat in chats
     ))
     await limiter.shutdown()
     return sent
 
 
-def _run(limiter: AIORateLimiter, private: int, per_group: int) -> dict[Any, list[float]]:
+def _run(
+    limiter: AIORateLimiter, private: int, per_group: int, **kw: Any
+) -> dict[Any, list[float]]:
     with asyncio.Runner(loop_factory=VirtualTimeLoop) as runner:
-        return runner.run(_flood(limiter, private, per_group))
+        return runner.run(_flood(limiter, private, per_group, **kw))
 
 
 @pytest.mark.parametrize("per_second", [25, 10, 1])
 def test_no_second_goes_over_telegrams_overall_limit(per_second: int) -> None:
-    sent = _run(flood_limiter(per_second), private=300, per_group=0)
+    sent = _run(FloodLimiter(per_second, max_retries=0), private=300, per_group=0)
     assert len(sent["all"]) == 300  # everything went, in the end
     assert _max_in_window(sent["all"], 1.0) <= 30
     assert _max_in_window(sent["all"], 10.0) <= 10 * per_second + 5  # at the configured pace
 
 
 def test_no_group_minute_goes_over_telegrams_group_limit() -> None:
-    sent = _run(flood_limiter(25), private=0, per_group=45)
+    sent = _run(FloodLimiter(25, max_retries=0), private=0, per_group=45)
     for group in GROUPS:
         assert len(sent[group]) == 45
         assert _max_in_window(sent[group], 60.0) <= 20
 
 
-def test_ptbs_defaults_would_go_over_both() -> None:
-    """The checks above can fail: PTB's own defaults break both limits in the same floods."""
+def test_a_user_firing_questions_gets_three_at_once_then_one_a_second() -> None:
+    sent = _run(FloodLimiter(25, max_retries=0), private=0, per_group=0, one_user=12)
+    assert len(sent[ONE]) == 12
+    for span in (1.0, 2.0, 5.0):
+        assert _max_in_window(sent[ONE], span) <= 3 + span
+
+
+def test_typing_is_not_held_back_with_the_messages() -> None:
+    assert not counted("sendChatAction") and counted("sendMessage") and counted("editMessageText")
+    sent = _run(FloodLimiter(25, max_retries=0), 0, 0, one_user=12, endpoint="sendChatAction")
+    assert max(sent[ONE]) < 1.0
+
+
+def test_ptbs_defaults_would_go_over_all_three() -> None:
+    """The checks above can fail: PTB's own defaults break each limit in the same floods."""
     assert _max_in_window(_run(AIORateLimiter(), 300, 0)["all"], 1.0) > 30
     sent = _run(AIORateLimiter(), 0, 45)
     assert max(_max_in_window(sent[g], 60.0) for g in GROUPS) > 20
+    assert _max_in_window(_run(AIORateLimiter(), 0, 0, one_user=12)[ONE], 1.0) > 4

@@ -731,6 +731,19 @@ async def test_a_busy_bot_answers_first_and_sheds_typing(engine: Engine, tmp_pat
         assert order == ["sendChatAction", "sendMessage"]
 
 
+async def test_a_user_firing_questions_gets_every_answer_without_a_429(
+    engine: Engine, tmp_path: Path
+) -> None:
+    async with FakeBotApi(flood_limits=True) as fake, running(
+        fake, engine, tmp_path / "q.sqlite3"
+    ) as bot:
+        for _ in range(6):  # faster than Telegram lets a bot answer one chat
+            fake.push_message(ANSWERED, user_id=CHAT)
+        await wait_replies(fake, 6, timeout=30)
+    bot.check()
+    assert fake.flood_429s == []
+
+
 async def test_a_thousand_concurrent_updates_get_a_thousand_replies_and_rows(
     engine: Engine, tmp_path: Path
 ) -> None:

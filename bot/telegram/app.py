@@ -19,12 +19,13 @@ from telegram import (
     Update,
 )
 from telegram.error import BadRequest, Forbidden, InvalidToken
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.config import Config, ConfigError, check_token
 from bot.loader import IndexUnusable, load_engine
 from bot.questionlog import QuestionLog
 from bot.telegram import handlers, ops
+from bot.telegram.flood import FloodLimiter
 from bot.telegram.state import BotState
 from bot.telegram.transport import AiohttpRequest
 
@@ -38,8 +39,6 @@ log = logging.getLogger(__name__)
 # updates than connections keep the engine busy while replies are on the wire.
 CONCURRENT_UPDATES = 32
 CONNECTION_POOL = 16
-BURST = 5  # requests sent at once at most, overall and to one group (see flood_limiter)
-GROUP_PER_MINUTE = 15  # a group's steady rate: with the burst, 20 in any minute
 LOG_CLOSE_SECONDS = 30.0  # how long shutdown waits for the question log to commit its rows
 
 
@@ -146,27 +145,6 @@ class BotApplication(Application):
             raise
 
 
-def flood_limiter(per_second: int) -> AIORateLimiter:
-    """PTB's rate limiter, set so that no window Telegram counts in goes over its limits.
-
-    The limiter is a leaky bucket: in any span it lets through its burst plus its rate times
-    the span. PTB's defaults (30 a second and 20 a minute a group, each all at once) can thus
-    put 60 requests in one second and 40 in one group's minute; a 429 there pauses every chat.
-    So: `per_second` overall (at most 25) in steps of 5, and 15 a minute a group in steps of 5.
-    One gap is PTB's: a group's request takes its group slot before queueing for the overall
-    one, so while the overall limit is the bottleneck a group's replies can bunch up; the 429
-    that may then come is waited out, this many times before giving up (as `send` does).
-    """
-    burst = min(BURST, per_second)
-    return AIORateLimiter(
-        overall_max_rate=burst,
-        overall_time_period=burst / per_second,
-        group_max_rate=BURST,
-        group_time_period=60 * BURST / GROUP_PER_MINUTE,
-        max_retries=handlers.MAX_RETRIES,
-    )
-
-
 def build_application(
     cfg: Config, engine: Engine, *, rate_limiter: bool = True, seeds_hash: str | None = None
 ) -> Application:
@@ -188,7 +166,7 @@ def build_application(
         .post_shutdown(post_shutdown)
     )
     if rate_limiter:
-        builder = builder.rate_limiter(flood_limiter(cfg.requests_per_second))
+        builder = builder.rate_limiter(FloodLimiter(cfg.requests_per_second, handlers.MAX_RETRIES))
     app = builder.build()
     app.bot_data["state"] = BotState(engine, config=cfg, seeds_hash=seeds_hash)
     handlers.register(app)
