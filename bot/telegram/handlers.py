@@ -205,8 +205,9 @@ def lightly_loaded(context: Context) -> bool:
     """Whether only a few updates are being handled at once (this one included).
 
     Busy (a burst, or replies held back by Telegram's flood limits), the bot answers first and
-    sheds the cosmetic "typing": each one is a Bot API request, counted against Telegram's
-    ~30 a second like a message, so shedding it doubles the answers a burst gets per second.
+    sheds the cosmetic "typing": each one is a Bot API request, which the rate limiter counts
+    against the overall rate like a message, so shedding it doubles the answers a burst gets
+    per second.
     """
     return context.application.update_processor.current_concurrent_updates <= BUSY_UPDATES
 
