@@ -166,17 +166,22 @@ def _coverage(
     where the item has its own word and SYNONYM_MATCH of it where only a synonym."""
     acc: dict[_T, float] = defaultdict(float)
     for c, w in zip(query, weights, strict=True):
-        whole = postings.get(c.exact, ())
-        part: set[_T] = set()
-        for k in c.keys:
-            if k != c.exact:
-                part.update(postings.get(k, ()))
-        part.difference_update(whole)
+        whole, part = _holders(c, postings)
         for item in whole:
             acc[item] += w
         for item in part:
             acc[item] += w * SYNONYM_MATCH
     return acc
+
+
+def _holders(c: Concept, postings: Mapping[Key, Iterable[_T]]) -> tuple[set[_T], set[_T]]:
+    """The items holding the concept's own word, and those holding only a synonym of it."""
+    whole = set(postings.get(c.exact, ()))
+    part: set[_T] = set()
+    for k in c.keys:
+        if k != c.exact:
+            part.update(postings.get(k, ()))
+    return whole, part - whole
 
 
 class Engine:
@@ -464,11 +469,7 @@ class Engine:
         common: list[tuple[Concept, float]] = []
         cap = self.settings.candidate_cap
         for c, w in zip(query, weights, strict=True):
-            exact = set(self._postings.get(c.exact, ()))
-            other: set[int] = set()
-            for k in c.keys - {c.exact}:
-                other.update(self._postings.get(k, ()))
-            other -= exact
+            exact, other = _holders(c, self._postings)
             if len(exact) + len(other) > cap:
                 common.append((c, w))
                 continue
