@@ -42,13 +42,27 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="+", help="the question, or '-' to read lines from stdin")
     p = sub.add_parser("chat", help="ask questions in the terminal")
     _common(p)
-    p = sub.add_parser("eval", help="score a question set (JSONL)")
+    p = sub.add_parser(
+        "eval", help="score a question set (JSONL), or every document's set in a folder"
+    )
     _common(p)
-    p.add_argument("file", type=Path)
+    p.add_argument(
+        "file", type=Path,
+        help="a JSONL question set (scored against --seeds), or a folder of document folders "
+        "each with its questions.jsonl (each scored against its own documents alone)",
+    )
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--uncurated", action="store_true",
+        help="ignore faq.toml and aliases.toml: the engine on the documents alone",
+    )
     p.add_argument(
         "--fit", action="store_true", help="fit the confidence calibration on this set and print it"
     )
+    p = sub.add_parser(
+        "fit", help="refit the confidence model and threshold on the training question sets"
+    )
+    _common(p)
     p = sub.add_parser("bench", help="measure build time, latency and memory")
     _common(p)
     p.add_argument("--json", action="store_true")
@@ -72,7 +86,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     _common(p)
     p.add_argument("--updates", type=int, help="updates to push (default 5000; 600 rate-limited)")
-    p.add_argument("--users", type=int, default=1000, help="simulated users (default 1000)")
+    p.add_argument(
+        "--users", type=int, default=5000,
+        help="simulated users (default 5000, a question each: one person's pile-up of more than"
+        " 4 questions is coalesced to the newest, see bot/telegram/inbox.py)",
+    )
     p.add_argument(
         "--rate-limiter", action="store_true",
         help="AIORateLimiter on, against a fake that enforces Telegram's flood limits",
@@ -142,30 +160,51 @@ def cmd_ask(args: argparse.Namespace, cfg: configuration.Config) -> int:
     return 0
 
 
+# What people type to leave a terminal session; never asked as questions.
+QUIT_WORDS = frozenset({"quit", "exit", "q", ":q"})
+
+
 def cmd_chat(args: argparse.Namespace, cfg: configuration.Config) -> int:
     engine = _engine(cfg)
     titles = ", ".join(d.title for d in engine.documents.values())
-    print(f"Ask about: {titles}\n(empty line or Ctrl-D to quit)")
+    print(f"Ask about: {titles}\n(quit, an empty line or Ctrl-D to leave)")
     while True:
         try:
             q = input("? ")
         except (EOFError, KeyboardInterrupt):
             print()
             return 0
-        if not q.strip():
+        if not q.strip() or q.strip().casefold() in QUIT_WORDS:
             return 0
         print(format_answer(engine.ask(q), engine), "\n")
 
 
 def cmd_eval(args: argparse.Namespace, cfg: configuration.Config) -> int:
-    from bot.evaluate import evaluate, format_report, load_cases
+    from bot.evaluate import (
+        documents_json,
+        evaluate,
+        evaluate_folder,
+        evaluate_seeds,
+        format_documents,
+        format_report,
+        load_cases,
+    )
 
-    engine = _engine(cfg)
     try:
+        if args.file.is_dir():
+            reports = evaluate_folder(args.file, cfg.matching, uncurated=args.uncurated)
+            out = documents_json(reports)
+            print(json.dumps(out, indent=2) if args.json else format_documents(reports))
+            return 0
         cases = load_cases(args.file)
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.uncurated:
+        report = evaluate_seeds(cfg.seeds, cases, cfg.matching, uncurated=True)
+        print(json.dumps(report.to_json(), indent=2) if args.json else format_report(report))
+        return 0
+    engine = _engine(cfg)
     if args.fit:
         return _fit(engine, cases)
     report = evaluate(engine, cases)
@@ -187,6 +226,13 @@ def _fit(engine: Engine, cases: list[Case]) -> int:
     print(f"calibration = [{a:.3f}, {b:.3f}]")
     if raw_threshold is not None:
         print(f"raw threshold {raw_threshold} is confidence {sigmoid(a * raw_threshold + b):.3f}")
+    return 0
+
+
+def cmd_fit(args: argparse.Namespace, cfg: configuration.Config) -> int:
+    from bot.fit import fit, format_fitted, training_results
+
+    print(format_fitted(fit(training_results(cfg.seeds, cfg.matching))))
     return 0
 
 
@@ -252,6 +298,7 @@ COMMANDS = {
     "ask": cmd_ask,
     "chat": cmd_chat,
     "eval": cmd_eval,
+    "fit": cmd_fit,
     "bench": cmd_bench,
     "run": cmd_run,
     "report": cmd_report,

@@ -74,6 +74,10 @@ class Answer:
     more: tuple[Excerpt, ...] = field(default=(), compare=False)
     # The evidence score before calibration, for fitting the calibration; not in the JSON form.
     raw: float = field(default=0.0, compare=False)
+    # The evidence the confidence was read from (bot/search/confidence.py), for refitting.
+    evidence: tuple[float, ...] = field(default=(), compare=False)
+    # Further questions the message held, answered from its first one (bot/message.py).
+    others: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {

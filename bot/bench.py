@@ -182,3 +182,152 @@ def _print_row(r: dict[str, Any], header: bool = False) -> None:
     print(f"{r['corpus']:<18}{r['sentences']:>10,}{r['build_s']:>9.3f}{r['load_s']:>8.2f}"
           f"{r['p50_ms']:>8.3f}{r['p99_ms']:>8.3f}{r['peak_rss_mb']:>9.1f}")
     sys.stdout.flush()
+
+
+# -- python -m bot bench-report: the editor's report and /stats on a big synthetic log ----------
+
+# Out-of-scope questions people ask a bot about one article: the report's unanswered section.
+_OOS_TEMPLATES = (
+    "what is the population of {place}", "what is the weather in {place}",
+    "is there snow in {place}", "how far is {place} from {other}", "best hotels in {place}",
+    "what language do they speak in {country}", "who is the president of {country}",
+    "what is the capital of {country}", "how old is {person}", "is {person} still alive",
+    "where was {person} born", "what did {person} say about {place}",
+    "what is the price of {thing}", "how much does {thing} cost in {country}",
+    "who won the {event}", "when is the next {event}", "will {country} join the {event}",
+)
+_PLACES = (
+    "damascus homs aleppo hama idlib latakia deraa raqqa beirut amman baghdad ankara istanbul "
+    "cairo tehran moscow paris london berlin tokyo delhi mumbai new york dubai riyadh doha "
+    "gaza tel aviv jerusalem kabul karachi"
+).split()
+_COUNTRIES = (
+    "syria lebanon jordan iraq turkey iran russia france germany india china japan egypt israel "
+    "qatar saudi arabia ukraine poland spain italy canada brazil"
+).split()
+_PEOPLE = (
+    "assad putin erdogan biden trump macron modi netanyahu khamenei jolani zelensky xi "
+    "the pope elon musk taylor swift messi ronaldo"
+).split(" ")
+_THINGS = "bitcoin gold oil bread petrol a flight to beirut an iphone rent the dollar".split(" ")
+_EVENTS = "world cup election nobel prize champions league eurovision olympics".split()
+_FILLERS = ("please ", "hey bot ", "can you tell me ", "quick question: ", "i want to know ")
+
+
+def _oos_questions(rng: random.Random, count: int) -> list[str]:
+    """`count` distinct out-of-scope questions made from the templates."""
+    made: set[str] = set()
+    pools = {"place": _PLACES, "other": _PLACES, "country": _COUNTRIES, "person": _PEOPLE,
+             "thing": _THINGS, "event": _EVENTS}
+    while len(made) < count:
+        template = rng.choice(_OOS_TEMPLATES)
+        made.add(template.format(**{k: rng.choice(v) for k, v in pools.items()}))
+    return sorted(made)
+
+
+def _variant(question: str, rng: random.Random) -> str:
+    """How people type the same question: as is, casual, a typo, a filler, a word short, or
+    with a detail of their own (the long tail of wordings asked once)."""
+    roll = rng.random()
+    if roll < 0.45:
+        return question
+    if roll < 0.60:
+        return question.lower().rstrip("?")
+    words_ = question.split()
+    if roll < 0.70:
+        i = rng.randrange(len(words_))
+        w = words_[i]
+        if len(w) > 3:
+            j = rng.randrange(len(w) - 1)
+            words_[i] = w[:j] + w[j + 1] + w[j] + w[j + 2 :]
+        return " ".join(words_)
+    if roll < 0.80:
+        return rng.choice(_FILLERS) + question[:1].lower() + question[1:]
+    if roll < 0.90 and len(words_) > 3:
+        del words_[rng.randrange(1, len(words_))]
+        return " ".join(words_)
+    detail = rng.choice(("today", "now", "in 2025", "this year", "exactly", "really", "lol"))
+    return f"{question} {detail} {rng.randrange(1000)}"
+
+
+def _zipf_weights(n: int, s: float = 1.0) -> list[float]:
+    return [1 / (rank + 1) ** s for rank in range(n)]
+
+
+def synthetic_log(cfg: Config, path: Path, rows: int, seed: int = 1) -> dict[str, int]:
+    """A question log of `rows` questions over a year, the way a busy bot fills one.
+
+    About rows / 20 people, a few asking often and most once or twice; the questions come from
+    the FAQ's phrasings and the project's question set (answered) and from out-of-scope
+    templates (30% unanswered), popular ones asked again and again in varying wordings, with a
+    long tail asked once; a FAQ entry leads 40% of the answers; votes (60% 👍) on 5% of them.
+    Written with plain SQL in one transaction: the writer thread's per-row work is not what
+    this measures. Returns the counts written.
+    """
+    import tomllib
+    from datetime import UTC, datetime, timedelta
+
+    from sqlite_utils import Database
+
+    from bot.questionlog import ensure_schema, new_answer_key
+
+    def iso(at: datetime) -> str:  # the log's own format: UTC, milliseconds
+        return at.isoformat(timespec="milliseconds")
+
+    rng = random.Random(seed)
+    faq = tomllib.loads((cfg.seeds / "faq.toml").read_text(encoding="utf-8")).get("faq", [])
+    faq_ids = [entry["id"] for entry in faq]
+    answered_pool = [q for entry in faq for q in (entry["question"], *entry.get("phrasings", []))]
+    answered_pool += _questions(cfg)
+    rng.shuffle(answered_pool)
+    unanswered_pool = _oos_questions(rng, 4000)
+    rng.shuffle(unanswered_pool)
+    people = [f"{rng.getrandbits(64):016x}" for _ in range(max(1, rows // 20))]
+    people_w = _zipf_weights(len(people), 0.6)
+    documents = [p.stem for p in sorted(cfg.seeds.glob("*.txt"))] or ["article"]
+    chat_types = rng.choices(("private", "group", "supergroup", "inline"), (70, 10, 5, 15), k=rows)
+    askers = rng.choices(people, people_w, k=rows)
+    # Drawn all at once: one weighted draw at a time would sum the weights each time.
+    is_answered = [rng.random() >= 0.30 for _ in range(rows)]
+    answered_q = iter(rng.choices(answered_pool, _zipf_weights(len(answered_pool)), k=rows))
+    unanswered_q = iter(rng.choices(unanswered_pool, _zipf_weights(len(unanswered_pool)), k=rows))
+    start = datetime.now(UTC) - timedelta(days=365)
+    step = 365 * 86400 / max(1, rows)
+    questions, votes = [], []
+    for i in range(rows):
+        at = start + timedelta(seconds=i * step + rng.random() * step)
+        answered = is_answered[i]
+        base = next(answered_q if answered else unanswered_q)
+        key = new_answer_key() if answered and chat_types[i] != "inline" else None
+        sentences = [
+            {"document": rng.choice(documents), "paragraph": rng.randint(1, 20),
+             "sentence": rng.randint(1, 5)}
+            for _ in range(rng.randint(1, 5) if answered else 0)
+        ]
+        questions.append((
+            iso(at), chat_types[i], askers[i], _variant(base, rng), int(answered),
+            round(rng.uniform(0.4, 1.0) if answered else rng.uniform(0.0, 0.4), 4),
+            rng.choice(faq_ids) if answered and faq_ids and rng.random() < 0.4 else None,
+            json.dumps(sentences), key,
+        ))
+        if key is not None and rng.random() < 0.05:
+            vote = 1 if rng.random() < 0.6 else -1
+            later = iso(at + timedelta(seconds=rng.randint(5, 600)))
+            votes.append((later, key, askers[i], vote))
+    db = Database(path)
+    db.execute("PRAGMA journal_mode=wal")
+    with db.atomic():
+        ensure_schema(db)
+        db.conn.executemany(
+            "INSERT INTO questions (ts, chat_type, user_hash, question, answered, confidence,"
+            " faq_id, sentences, answer_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            questions,
+        )
+        db.conn.executemany(
+            "INSERT OR REPLACE INTO feedback (ts, answer_key, user_hash, vote)"
+            " VALUES (?, ?, ?, ?)",
+            votes,
+        )
+        db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('salt', ?)", [f"{seed}"])
+    db.close()
+    return {"questions": rows, "votes": len(votes), "people": len(set(askers))}

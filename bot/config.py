@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.search import Settings
+from bot.search.confidence import FEATURES
 
 DEFAULT_SEEDS = Path("seeds")
 DEFAULT_DB = Path("data/index.sqlite3")
@@ -19,6 +20,10 @@ SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 # With the rate limiter's burst of 5, no second then holds more than Telegram's ~30.
 MAX_REQUESTS_PER_SECOND = DEFAULT_REQUESTS_PER_SECOND = 25
+DEFAULT_QUESTIONS_PER_MINUTE = 20
+DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+# Largest webhook request body accepted (413 past it); Telegram's updates are far smaller.
+DEFAULT_MAX_BODY_BYTES = 1 << 20
 
 
 class ConfigError(Exception):
@@ -30,17 +35,20 @@ class Config:
     seeds: Path = DEFAULT_SEEDS
     db: Path = DEFAULT_DB
     token: str = field(default="", repr=False)
-    base_url: str = "https://api.telegram.org/bot"
+    base_url: str = DEFAULT_BASE_URL
     mode: str = "polling"
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     webhook_path: str = "telegram"
     webhook_url: str = ""
     webhook_secret: str = field(default="", repr=False)
+    webhook_max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     admins: tuple[int, ...] = ()
     # Bot API requests a second the rate limiter allows: under Telegram's ~30 overall, and a
     # share of it per replica when several serve one bot.
     requests_per_second: int = DEFAULT_REQUESTS_PER_SECOND
+    # One person's questions a minute above which, while some wait, only the newest is answered.
+    questions_per_minute: int = DEFAULT_QUESTIONS_PER_MINUTE
     log_level: str = "INFO"
     log_db: Path = Path("data/questions.sqlite3")
     store_questions: bool = True
@@ -53,9 +61,21 @@ class Config:
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "index": {"seeds": str, "db": str},
     "telegram": {
-        "token": str, "base_url": str, "mode": str, "admins": list, "requests_per_second": int
+        "token": str,
+        "base_url": str,
+        "mode": str,
+        "admins": list,
+        "requests_per_second": int,
+        "questions_per_minute": int,
     },
-    "webhook": {"listen": str, "port": int, "path": str, "url": str, "secret_token": str},
+    "webhook": {
+        "listen": str,
+        "port": int,
+        "path": str,
+        "url": str,
+        "secret_token": str,
+        "max_body_bytes": int,
+    },
     "matching": {
         "threshold": (int, float),
         "faq_threshold": (int, float),
@@ -98,18 +118,23 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def _calibration(
-    value: list | None, default: tuple[float, float] | None
-) -> tuple[float, float] | None:
-    """[a, b] for Platt scaling; an empty list switches calibration off (raw scores)."""
+    value: list | None, default: tuple[float, ...] | None
+) -> tuple[float, ...] | None:
+    """The confidence model's weights (intercept, then one per evidence feature); an empty
+    list switches it off (raw evidence as the confidence)."""
     if value is None:
         return default
     if value == []:
         return None
-    if len(value) != 2 or not all(
+    size = len(FEATURES) + 1
+    if len(value) != size or not all(
         isinstance(v, int | float) and not isinstance(v, bool) for v in value
     ):
-        raise ConfigError("matching.calibration must be [a, b] (two numbers) or []")
-    return float(value[0]), float(value[1])
+        raise ConfigError(
+            f"matching.calibration must be {size} numbers (intercept, {', '.join(FEATURES)}) "
+            "or []"
+        )
+    return tuple(float(v) for v in value)
 
 
 def load(
@@ -140,6 +165,9 @@ def load(
     secret = wh.get("secret_token", "")
     if secret and not SECRET_RE.match(secret):
         raise ConfigError("webhook.secret_token must be 1-256 characters of A-Z a-z 0-9 _ -")
+    max_body = wh.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES)
+    if max_body < 1:
+        raise ConfigError(f"webhook.max_body_bytes must be a positive byte count, not {max_body}")
     admins = tg.get("admins", [])
     if not all(isinstance(a, int) and not isinstance(a, bool) for a in admins):
         raise ConfigError("telegram.admins must be a list of numeric user ids")
@@ -148,6 +176,9 @@ def load(
         raise ConfigError(
             f"telegram.requests_per_second must be 1-{MAX_REQUESTS_PER_SECOND}, not {rate}"
         )
+    per_minute = tg.get("questions_per_minute", DEFAULT_QUESTIONS_PER_MINUTE)
+    if not 1 <= per_minute <= 600:
+        raise ConfigError(f"telegram.questions_per_minute must be 1-600, not {per_minute}")
     level = lg.get("level", "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(f"log.level must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
@@ -166,15 +197,17 @@ def load(
         seeds=seeds or rel(idx.get("seeds"), DEFAULT_SEEDS),
         db=db or rel(idx.get("db"), DEFAULT_DB),
         token=os.environ.get("BOT_TOKEN", "").strip() or tg.get("token", ""),
-        base_url=tg.get("base_url", Config.base_url),
+        base_url=tg.get("base_url", DEFAULT_BASE_URL),
         mode=mode,
         webhook_listen=wh.get("listen", "127.0.0.1"),
         webhook_port=port,
         webhook_path=wh.get("path", "telegram").strip("/"),
         webhook_url=wh.get("url", ""),
         webhook_secret=secret,
+        webhook_max_body_bytes=max_body,
         admins=tuple(admins),
         requests_per_second=rate,
+        questions_per_minute=per_minute,
         log_level=level,
         log_db=rel(lg.get("path"), Path("data/questions.sqlite3")),
         store_questions=lg.get("store_questions", True),

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.answer import Answer
 from bot.calibrate import expected_calibration_error, fit_platt
-from bot.search import Engine
+from bot.index import build
+from bot.ingest import is_curated, seed_files
+from bot.search import Engine, Settings
 from bot.text import normalise
 
 
@@ -164,3 +169,105 @@ def format_report(report: Report) -> str:
         for e in r.answer.excerpts[:3]:
             lines.append(f"    ¶{e.paragraph}.{e.sentence} {e.text[:110]}")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ across documents
+
+QUESTIONS = "questions.jsonl"
+SPLIT = "split.toml"
+
+
+@dataclass(slots=True)
+class DocumentReport:
+    """One document's question set scored against that document alone."""
+
+    name: str
+    report: Report
+    group: str = ""  # "tune" or "held_out" when the folder's split.toml says so
+
+
+def build_engine(
+    seed_paths: list[Path], workdir: Path, settings: Settings, *, uncurated: bool
+) -> Engine:
+    """An engine on just these seed files (without the curated FAQ and aliases when asked)."""
+    seeds = workdir / "seeds"
+    seeds.mkdir(parents=True, exist_ok=True)
+    for path in seed_paths:
+        if not (uncurated and is_curated(path)):
+            shutil.copy2(path, seeds / path.name)
+    db = build(seeds, workdir / "index.sqlite3")
+    return Engine(db, settings)
+
+
+def evaluate_seeds(
+    seeds_dir: Path, cases: list[Case], settings: Settings, *, uncurated: bool
+) -> Report:
+    """A question set against a seeds folder, built afresh in a temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="docbot-eval-") as tmp:
+        engine = build_engine(seed_files(seeds_dir), Path(tmp), settings, uncurated=uncurated)
+        return evaluate(engine, cases)
+
+
+def evaluate_folder(folder: Path, settings: Settings, *, uncurated: bool) -> list[DocumentReport]:
+    """Every sub-folder that holds a `questions.jsonl`, scored against its own documents only.
+
+    A `split.toml` beside them (`tune = [...]`, `held_out = [...]`) names which documents the
+    engine was tuned on, so the pooled figures can be told apart.
+    """
+    split: dict[str, str] = {}
+    if (folder / SPLIT).is_file():
+        data = tomllib.loads((folder / SPLIT).read_text(encoding="utf-8"))
+        split = {name: group for group in ("tune", "held_out") for name in data.get(group, [])}
+    out = []
+    for sub in sorted(p for p in folder.iterdir() if (p / QUESTIONS).is_file()):
+        cases = load_cases(sub / QUESTIONS)
+        report = evaluate_seeds(sub, cases, settings, uncurated=uncurated)
+        out.append(DocumentReport(sub.name, report, split.get(sub.name, "")))
+    return out
+
+
+def pooled(reports: list[DocumentReport], group: str | None = None) -> Report:
+    """One report over several documents' results (all, or one split group)."""
+    return Report(
+        [r for d in reports if group is None or d.group == group for r in d.report.results]
+    )
+
+
+def format_documents(reports: list[DocumentReport]) -> str:
+    """Per document and pooled: the headline figures and the calibration error."""
+    header = (
+        f"{'document':<28}{'group':<10}{'n':>4}{'top-1':>7}{'top-3':>7}{'MRR':>7}"
+        f"{'in-ref':>8}{'oos-ref':>8}{'ECE':>7}"
+    )
+    lines = [header]
+
+    def row(name: str, group: str, report: Report) -> str:
+        f = report.figures()
+        oos = f"{f['oos_refused']:.3f}" if f["oos_refused"] is not None else "-"
+        return (
+            f"{name:<28}{group:<10}{f['questions']:>4}{f['top1']:>7.3f}{f['top3']:>7.3f}"
+            f"{f['mrr']:>7.3f}{f['in_scope_refused']:>8.3f}{oos:>8}"
+            f"{report.calibration_error():>7.3f}"
+        )
+
+    for d in reports:
+        lines.append(row(d.name, d.group, d.report))
+    lines.append("")
+    for group in sorted({d.group for d in reports if d.group}):
+        lines.append(row(f"pooled {group}", group, pooled(reports, group)))
+    lines.append(row("pooled all", "", pooled(reports)))
+    return "\n".join(lines)
+
+
+def documents_json(reports: list[DocumentReport]) -> dict[str, Any]:
+    def figures(report: Report) -> dict[str, Any]:
+        return {**report.figures(), "calibration_error": round(report.calibration_error(), 4)}
+
+    groups = sorted({d.group for d in reports if d.group})
+    return {
+        "documents": {d.name: {"group": d.group, **figures(d.report)} for d in reports},
+        "pooled": {
+            **{g: figures(pooled(reports, g)) for g in groups},
+            "all": figures(pooled(reports)),
+        },
+    }

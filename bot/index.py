@@ -12,13 +12,15 @@ from pathlib import Path
 
 import sqlite_utils
 
-from bot.ingest import Document, FaqEntry, SeedError, Seeds, read_seeds, seed_files
+from bot.english import english_level
+from bot.ingest import AliasGroup, Document, FaqEntry, SeedError, Seeds, read_seeds, seed_files
+from bot.mining import mine
 from bot.text import normalise
 
 log = logging.getLogger(__name__)
 
 # Bump when the schema or the ingest rules change, so old indexes count as stale.
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "5"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +54,16 @@ def stored_hash(db_path: Path) -> str | None:
 
 
 def resolve_cites(seeds: Seeds) -> dict[str, list[tuple[str, int, int]]]:
-    """Map each FAQ id to the (document, paragraph, sentence) of each cite, or fail naming it."""
+    """Map each FAQ id to the (document, paragraph, sentence) of each cite, or fail naming it.
+
+    Every cite must resolve to exactly one sentence, and the cites of one entry to different
+    sentences: two quotes of one sentence would show it twice in the answer.
+    """
     sentences = [(d, s, normalise(s.text)) for d in seeds.documents for s in d.sentences]
     out: dict[str, list[tuple[str, int, int]]] = {}
     for entry in seeds.faq:
-        refs = []
-        for quote in entry.cites:
+        refs: list[tuple[str, int, int]] = []
+        for n, quote in enumerate(entry.cites):
             q = normalise(quote)
             hits = [(d, s) for d, s, norm in sentences if q and q in norm]
             if len(hits) != 1:
@@ -66,9 +72,24 @@ def resolve_cites(seeds: Seeds) -> dict[str, list[tuple[str, int, int]]]:
                     entry.path, entry.line, f"FAQ entry {entry.id!r}: cite {quote!r} {problem}"
                 )
             d, s = hits[0]
-            refs.append((d.id, s.paragraph, s.number))
+            ref = (d.id, s.paragraph, s.number)
+            if ref in refs:
+                first = refs.index(ref)
+                raise SeedError(
+                    entry.path,
+                    entry.cite_line(n),
+                    f"FAQ entry {entry.id!r}: {_cite(entry, first)} and {_cite(entry, n)} quote "
+                    f"the same sentence ({d.id}, paragraph {s.paragraph}, sentence {s.number}); "
+                    "keep one",
+                )
+            refs.append(ref)
         out[entry.id] = refs
     return out
+
+
+def _cite(entry: FaqEntry, n: int) -> str:
+    """The n-th cite of an entry, quoted, with its line when known."""
+    return f"cite {entry.cites[n]!r} (line {entry.cite_line(n)})"
 
 
 _EMPTY_SCHEMAS: dict[str, dict[str, type]] = {
@@ -77,6 +98,26 @@ _EMPTY_SCHEMAS: dict[str, dict[str, type]] = {
     "faq_cites": {"faq": str, "rank": int, "sentence_id": int, "quote": str},
     "aliases": {"grp": int, "kind": str, "rank": int, "term": str},
 }
+
+
+def alias_groups(seeds: Seeds) -> list[AliasGroup]:
+    """The curated groups, and the names the documents themselves give two ways (bot/mining.py).
+    A mined group that shares a term with a curated one joins it: curated aliases add to what
+    the documents say, and never have to repeat it."""
+    groups = [AliasGroup(g.kind, tuple(g.terms)) for g in seeds.aliases]
+    where = {t.casefold(): i for i, g in enumerate(groups) if g.kind == "alias" for t in g.terms}
+    texts = ["\n\n".join(p.text for p in d.paragraphs) for d in seeds.documents]
+    for mined in mine(texts, lambda w: english_level(w) == 2):
+        known = next((where[t.casefold()] for t in mined.terms if t.casefold() in where), None)
+        if known is None:
+            groups.append(AliasGroup("alias", mined.terms))
+            known = len(groups) - 1
+        else:
+            extra = tuple(t for t in mined.terms if t.casefold() not in where)
+            groups[known] = AliasGroup("alias", groups[known].terms + extra)
+        for t in mined.terms:
+            where.setdefault(t.casefold(), known)
+    return groups
 
 
 def _write(db: sqlite_utils.Database, seeds: Seeds, digest: str) -> None:
@@ -159,7 +200,7 @@ def _write(db: sqlite_utils.Database, seeds: Seeds, digest: str) -> None:
         db["aliases"].insert_all(
             [
                 {"grp": g, "kind": group.kind, "rank": r, "term": term}
-                for g, group in enumerate(seeds.aliases, start=1)
+                for g, group in enumerate(alias_groups(seeds), start=1)
                 for r, term in enumerate(group.terms)
             ],
         )

@@ -7,8 +7,12 @@ and `aliases.toml` / `*.aliases.toml`. Problems are raised as SeedError naming f
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import json
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +87,11 @@ class FaqEntry:
     cites: tuple[str, ...]
     path: str
     line: int
+    cite_lines: tuple[int, ...] = ()  # the line of each cite, 0 where it could not be told
+
+    def cite_line(self, n: int) -> int:
+        """The line of the n-th cite, else the entry's own (its [[faq]] header)."""
+        return (self.cite_lines[n] if n < len(self.cite_lines) else 0) or self.line
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +128,31 @@ def _header_lines(path: Path, table: str) -> list[int]:
     header = re.compile(rf"^\s*\[\[\s*{table}\s*\]\]")
     lines = path.read_text(encoding="utf-8").splitlines()
     return [i + 1 for i, ln in enumerate(lines) if header.match(ln)]
+
+
+_CITES_KEY = re.compile(r"^[ \t]*cites[ \t]*=", re.M)
+
+
+def _cite_lines(source: str, first: int, last: int | None, cites: Sequence[str]) -> tuple[int, ...]:
+    """The line of each cite of the entry on lines first..last (exclusive, 1-based), so an error
+    about one cite can point at it: each quote is looked for as written or TOML-escaped, after
+    the `cites` key and the cite before it. 0 where it is not found (a multi-line string)."""
+    chunk = source.splitlines(keepends=True)[first - 1 : last - 1 if last else None]
+    starts = list(itertools.accumulate((len(ln) for ln in chunk), initial=0))
+    block = "".join(chunk)
+    key = _CITES_KEY.search(block)
+    pos = key.end() if key else 0
+    out = []
+    for quote in cites:
+        forms = {quote, json.dumps(quote, ensure_ascii=False)[1:-1]}
+        hits = [(at, len(f)) for f in forms if (at := block.find(f, pos)) >= 0]
+        if not hits:
+            out.append(0)
+            continue
+        at, length = min(hits)
+        out.append(first + bisect.bisect_right(starts, at) - 1)
+        pos = at + length
+    return tuple(out)
 
 
 def _paragraph_spans(text: str) -> list[tuple[int, int]]:
@@ -164,7 +198,22 @@ def split_sentences(text: str, language: str = "en") -> list[tuple[int, int]]:
             piece = text[pos:].strip()
         spans.append((start, start + len(piece)))
         pos = start + len(piece)
-    return spans
+    return _join_false_breaks(text, spans)
+
+
+def _join_false_breaks(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Mend pysbd's breaks inside a word: a sentence really ends before white space, so a break
+    with none after it (".gz", "file.tar") or before a lower-case ". z" goes back together."""
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        if out:
+            prev_start, prev_end = out[-1]
+            glued = prev_end < len(text) and not text[prev_end].isspace()
+            if glued or text[prev_start:prev_end].endswith(" ."):
+                out[-1] = (prev_start, end)
+                continue
+        out.append((start, end))
+    return out
 
 
 def _title_from(text: str, path: Path) -> str:
@@ -227,6 +276,7 @@ def read_faq(path: Path) -> list[FaqEntry]:
     if not isinstance(entries, list):
         raise SeedError(path, None, "expected [[faq]] tables")
     lines = _header_lines(path, "faq")
+    source = path.read_text(encoding="utf-8")
     out = []
     for i, raw in enumerate(entries):
         line = lines[i] if i < len(lines) else None
@@ -256,6 +306,12 @@ def read_faq(path: Path) -> list[FaqEntry]:
                 cites=tuple(raw["cites"]),
                 path=str(path),
                 line=line or 0,
+                cite_lines=(
+                    _cite_lines(source, line, lines[i + 1] if i + 1 < len(lines) else None,
+                                raw["cites"])
+                    if line
+                    else ()
+                ),
             )
         )
     return out
@@ -277,6 +333,11 @@ def read_aliases(path: Path) -> list[AliasGroup]:
     if unknown:
         raise SeedError(path, None, f"unknown table(s) {', '.join(sorted(unknown))}")
     return out
+
+
+def is_curated(p: Path) -> bool:
+    """A FAQ or alias file: what an editor wrote, as opposed to the documents themselves."""
+    return _is_faq(p) or _is_aliases(p)
 
 
 def _is_faq(p: Path) -> bool:

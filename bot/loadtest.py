@@ -234,7 +234,7 @@ async def run_load(
     The fake runs in a process of its own so that Telegram's stand-in does not take the bot's
     CPU: on two cores, one serves the bot, the other the fake (which validates every request).
     """
-    from bot.telegram.app import build_application, post_init, post_shutdown
+    from bot.telegram.app import build_application, post_init, post_shutdown, post_stop
 
     fake_bot_api()  # fail here, in one line, rather than in the child
     errors: list[BaseException] = []
@@ -266,6 +266,7 @@ async def run_load(
             finally:
                 await app.updater.stop()
                 await app.stop()
+                await post_stop(app)
                 await post_shutdown(app)  # closes the question log: every queued row committed
         ours.send("stop")
     finally:

@@ -3,7 +3,11 @@
 Its own SQLite file (WAL), never the index: the index is rebuilt from the seeds at will, the log is
 history. Callers are asyncio handlers, so `record` and `record_feedback` only put a row on a queue;
 one writer thread turns the queue into batched transactions. User ids are kept only as a salted
-hash, so the log can count people and keep one vote per person without knowing who they are.
+hash, so the log can count people and keep one vote per person without knowing who they are,
+and still find one person's rows when they ask to be forgotten (`forget`).
+
+Deletions (`forget`, and the retention of `keep_days`) go through the same writer, after every
+row queued before them: a question recorded a moment before /forget is deleted too.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -37,6 +42,10 @@ BATCH_SECONDS = 0.05  # how long the writer waits to fill a batch
 BUSY_SECONDS = 5.0  # how long one write waits for a lock before it counts as failed
 RETRY_FIRST, RETRY_MAX = 0.05, 2.0  # backoff between failed writes, doubling
 HASH_CHARS = 16
+PURGE_EVERY = 24 * 3600.0  # with keep_days: seconds between two purges of old rows
+PURGE_RETRY = 60.0  # a purge that failed (locked database) is tried again this much later
+PURGE_CHUNK = 10_000  # rows deleted per transaction, so a big purge never holds the lock long
+MAX_KEEP_DAYS = 36_500  # a hundred years; more would overflow the date arithmetic
 
 _QUESTIONS = {
     "id": int,
@@ -59,21 +68,52 @@ def new_answer_key() -> str:
 
 
 def ensure_schema(db: Database) -> None:
-    """Create the tables and indexes if missing; harmless on an existing log."""
+    """Create the tables and indexes if missing; harmless on an existing log (an older log gets
+    the newer indexes the first time the bot opens it)."""
     db["questions"].create(_QUESTIONS, pk="id", not_null={"ts", "chat_type"}, if_not_exists=True)
-    db["questions"].create_index(["ts"], if_not_exists=True)
-    db["questions"].create_index(["answer_key"], if_not_exists=True)
+    questions = db["questions"]
+    # Each index serves a query of bot.report (see EXPLAIN QUERY PLAN in `report_indexes`):
+    # (ts, answered) covers the totals and the period, (answered, ts) the unanswered questions,
+    # (faq_id, ts) the FAQ counts, (answered, confidence) the low-confidence answers.
+    questions.create_index(["ts", "answered"], if_not_exists=True)
+    questions.create_index(["answered", "ts"], if_not_exists=True)
+    questions.create_index(["faq_id", "ts"], if_not_exists=True)
+    questions.create_index(["answered", "confidence"], if_not_exists=True)
+    questions.create_index(["answer_key"], if_not_exists=True)
+    questions.create_index(["user_hash"], if_not_exists=True)  # forget
     db["feedback"].create(_FEEDBACK, pk="id", not_null={"ts", "answer_key"}, if_not_exists=True)
     # The unique pair is what makes a later vote replace the earlier one (INSERT OR REPLACE).
     db["feedback"].create_index(["answer_key", "user_hash"], unique=True, if_not_exists=True)
+    db["feedback"].create_index(["user_hash"], if_not_exists=True)  # forget
+    db["feedback"].create_index(["ts"], if_not_exists=True)  # retention
     db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+    # The (ts) index of older logs is a prefix of (ts, answered): one index fewer to update.
+    db.execute("DROP INDEX IF EXISTS idx_questions_ts")
+
+
+@dataclass(frozen=True, slots=True)
+class Forgotten:
+    """What `forget` removed: the person's questions and votes, and the votes other people
+    cast on those answers (they would point at nothing, and count as an unknown answer)."""
+
+    questions: int = 0
+    votes: int = 0
+    votes_on_their_answers: int = 0
+
+    @property
+    def rows(self) -> int:
+        return self.questions + self.votes + self.votes_on_their_answers
 
 
 @dataclass(slots=True)
-class _Flush:
-    """A marker: the writer sets `done` once every row queued before it is committed."""
+class _Task:
+    """Work for the writer once every row queued before it is committed (none for a flush);
+    then `done` is set, with the work's `result` or `error`."""
 
+    work: Callable[[Database], Any] | None = None
     done: threading.Event = field(default_factory=threading.Event)
+    result: Any = None
+    error: BaseException | None = None
 
 
 _STOP = object()
@@ -86,9 +126,20 @@ class QuestionLog:
     write (locked or full disk) is retried with backoff instead of dropping the batch.
     """
 
-    def __init__(self, path: Path, store_text: bool = True, salt: str | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        store_text: bool = True,
+        salt: str | None = None,
+        keep_days: int = 0,
+    ) -> None:
+        """Open (or create) the log. `keep_days` > 0 deletes rows older than that many days,
+        at once (in the writer thread, before any row is written) and then once a day."""
+        if isinstance(keep_days, bool) or not 0 <= keep_days <= MAX_KEEP_DAYS:
+            raise ValueError(f"keep_days must be 0 (keep everything) to {MAX_KEEP_DAYS}")
         self.path = Path(path)
         self.store_text = store_text
+        self.keep_days = keep_days
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = Database(sqlite3.connect(self.path, timeout=BUSY_SECONDS))
         try:
@@ -98,6 +149,9 @@ class QuestionLog:
                 # A configured salt stays out of the file, so a leaked log cannot be brute-forced
                 # back to user ids; without one, a random salt is made once and kept here.
                 self._salt = salt or _stored_salt(db)
+                # Kept in the file so the report can say how far back the log reaches, whichever
+                # config (or none) it is run with.
+                _store_keep_days(db, keep_days)
         finally:
             db.close()
         self._key = self._salt.encode("utf-8")
@@ -109,6 +163,7 @@ class QuestionLog:
         self._batch_size = 0
         self.written = 0
         self.dropped = 0
+        self.purged = 0  # rows deleted by retention since the log was opened
         self._thread = threading.Thread(target=self._run, name="question-log", daemon=True)
         self._thread.start()
         atexit.register(self.close)
@@ -158,21 +213,59 @@ class QuestionLog:
         if self._closed:
             raise RuntimeError("the question log is closed")
 
+    # -- deleting -------------------------------------------------------------------------------
+
+    def forget(self, user_id: int, timeout: float | None = None) -> Forgotten:
+        """Delete every question and vote of this person (found by the hash of their id), after
+        the rows still queued, so one recorded a moment ago goes too. Blocks until done:
+        TimeoutError when `timeout` runs out first (the deletion still happens, later)."""
+        if isinstance(user_id, bool) or not isinstance(user_id, int):
+            raise TypeError(f"forget needs a numeric user id, not {user_id!r}")
+        user = self.hash_user(user_id)
+        return self._call(lambda db: _forget(db, user), timeout)
+
+    async def aforget(self, user_id: int, timeout: float | None = None) -> Forgotten:
+        """`forget` without blocking the event loop."""
+        return await asyncio.to_thread(self.forget, user_id, timeout)
+
+    def purge(self, timeout: float | None = None) -> int:
+        """Delete the rows older than `keep_days` now (the writer does it once a day anyway);
+        returns how many. Nothing without retention."""
+        return self._call(self._purge, timeout)
+
+    def _call(self, work: Callable[[Database], Any], timeout: float | None) -> Any:
+        self._check_open()
+        task = _Task(work)
+        self._queue.put(task)
+        if not self._wait(task, timeout):
+            if self._thread.is_alive():
+                raise TimeoutError("the question log did not get to it in time")
+            raise RuntimeError("the question log stopped before it got to it")
+        if task.error is not None:
+            raise task.error
+        return task.result
+
+    def _wait(self, task: _Task, timeout: float | None) -> bool:
+        """Whether the writer did `task` (False: timed out, or the writer ended first)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not task.done.wait(0.05):
+            if not self._thread.is_alive():  # closed (all drained) or, by a bug, crashed
+                return task.done.is_set()
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+        return True
+
     # -- waiting for the writer -----------------------------------------------------------------
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every row recorded so far is committed; False if `timeout` ran out."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        marker = _Flush()
+        marker = _Task()
         if not self._closed:
             self._queue.put(marker)
         # The writer sets the marker, or ends (after close it drains everything, then stops).
-        while not marker.done.wait(0.05):
-            if not self._thread.is_alive():  # closed (all drained) or, by a bug, crashed
-                return self._closed and self.dropped == 0
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-        return True
+        if self._wait(marker, timeout):
+            return True
+        return not self._thread.is_alive() and self._closed and self.dropped == 0
 
     def close(self, timeout: float | None = None) -> None:
         """Write everything queued, then stop the writer. Idempotent.
@@ -210,33 +303,73 @@ class QuestionLog:
 
     def _run(self) -> None:
         db = Database(sqlite3.connect(self.path, timeout=BUSY_SECONDS))
+        # Retention runs here, between batches: deletions never race the rows being written,
+        # and the event loop never waits for them.
+        next_purge = time.monotonic() if self.keep_days else float("inf")
         try:
             stopping = False
             while not stopping:
-                items, waiters, stopping = self._collect()
+                if time.monotonic() >= next_purge:
+                    next_purge = time.monotonic() + self._scheduled_purge(db)
+                items, waiters, stopping = self._collect(next_purge)
                 self._batch_size = len(items)
                 if items:
                     self._write(db, items)
                 self._batch_size = 0
                 for waiter in waiters:
-                    waiter.done.set()
+                    self._do(db, waiter)
         finally:
             db.close()
         if self._abandoned:
             log.error("question log: closed with %d rows not written", self.dropped)
 
-    def _collect(self) -> tuple[list[tuple], list[_Flush], bool]:
-        """One batch: up to BATCH_ROWS rows or BATCH_SECONDS, cut short by a flush or stop."""
+    def _do(self, db: Database, task: _Task) -> None:
+        try:
+            if task.work is not None:
+                task.result = task.work(db)
+        except Exception as exc:  # handed to the caller waiting for it
+            task.error = exc
+        finally:
+            task.done.set()
+
+    def _scheduled_purge(self, db: Database) -> float:
+        """The daily purge; returns the seconds until the next one (sooner after a failure)."""
+        try:
+            self._purge(db)
+        except sqlite3.Error as exc:
+            log.warning("question log: could not delete old rows (%s); trying again soon", exc)
+            return PURGE_RETRY
+        return PURGE_EVERY
+
+    def _purge(self, db: Database) -> int:
+        if not self.keep_days:
+            return 0
+        cutoff = _iso(datetime.now(UTC) - timedelta(days=self.keep_days))
+        deleted = purge_before(db, cutoff)
+        self.purged += deleted
+        if deleted:
+            log.info("question log: deleted %d rows older than %d days", deleted, self.keep_days)
+        return deleted
+
+    def _collect(self, until: float = float("inf")) -> tuple[list[tuple], list[_Task], bool]:
+        """One batch: up to BATCH_ROWS rows or BATCH_SECONDS, cut short by a task or stop.
+        Empty when nothing arrived before `until` (monotonic), the time of the next purge."""
         items: list[tuple] = []
-        waiters: list[_Flush] = []
-        item = self._queue.get()
+        waiters: list[_Task] = []
+        try:
+            if until == float("inf"):
+                item = self._queue.get()
+            else:
+                item = self._queue.get(timeout=max(0.0, until - time.monotonic()))
+        except queue.Empty:
+            return items, waiters, False
         deadline = time.monotonic() + BATCH_SECONDS
         while True:
             if item is _STOP:
                 # Rows a racing thread queued just after close still get written.
                 items += self._drain(waiters)
                 return items, waiters, True
-            if isinstance(item, _Flush):
+            if isinstance(item, _Task):
                 waiters.append(item)
                 return items, waiters, False
             items.append(item)
@@ -248,14 +381,14 @@ class QuestionLog:
             except queue.Empty:
                 return items, waiters, False
 
-    def _drain(self, waiters: list[_Flush]) -> list[tuple]:
+    def _drain(self, waiters: list[_Task]) -> list[tuple]:
         rest: list[tuple] = []
         while True:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return rest
-            if isinstance(item, _Flush):
+            if isinstance(item, _Task):
                 waiters.append(item)
             elif item is not _STOP:
                 rest.append(item)
@@ -361,3 +494,79 @@ def _stored_salt(db: Database) -> str:
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('salt', ?)", [secrets.token_hex(16)]
     )
     return next(db.query("SELECT value FROM meta WHERE key = 'salt'"))["value"]
+
+
+def _store_keep_days(db: Database, keep_days: int) -> None:
+    if keep_days:
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('keep_days', ?)", [keep_days])
+    else:
+        db.execute("DELETE FROM meta WHERE key = 'keep_days'")
+
+
+def stored_keep_days(db: Database) -> int | None:
+    """The retention the log was last opened with; None when it keeps everything."""
+    if "meta" not in db.table_names():
+        return None
+    row = next(db.query("SELECT value FROM meta WHERE key = 'keep_days'"), None)
+    try:
+        days = int(row["value"]) if row else 0
+    except ValueError:
+        return None
+    return days if days > 0 else None
+
+
+def _forget(db: Database, user: str | None) -> Forgotten:
+    """One transaction, so a reader never sees half a person forgotten."""
+    if user is None:
+        return Forgotten()
+    with db.atomic():
+        conn = db.conn
+        votes = conn.execute("DELETE FROM feedback WHERE user_hash = ?", [user]).rowcount
+        # Other people's votes on this person's answers: their question is about to go, and a
+        # vote on nothing would be counted against an unknown answer.
+        orphans = conn.execute(
+            "DELETE FROM feedback WHERE answer_key IN (SELECT answer_key FROM questions"
+            " WHERE user_hash = ? AND answer_key IS NOT NULL) AND NOT EXISTS (SELECT 1"
+            " FROM questions AS q WHERE q.answer_key = feedback.answer_key"
+            " AND q.user_hash IS NOT ?)",
+            [user, user],
+        ).rowcount
+        questions = conn.execute("DELETE FROM questions WHERE user_hash = ?", [user]).rowcount
+    return Forgotten(questions=questions, votes=votes, votes_on_their_answers=orphans)
+
+
+def purge_before(db: Database, cutoff: str) -> int:
+    """Delete questions and votes older than `cutoff` (an ISO UTC time), and the votes on those
+    questions, in transactions of PURGE_CHUNK rows; returns how many rows went."""
+    conn, deleted = db.conn, 0
+    while True:
+        with db.atomic():
+            ids = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT id FROM questions WHERE ts < ? ORDER BY ts LIMIT ?",
+                    [cutoff, PURGE_CHUNK],
+                )
+            ]
+            if ids:
+                marks = ",".join("?" * len(ids))
+                deleted += conn.execute(
+                    "DELETE FROM feedback WHERE answer_key IN (SELECT answer_key FROM questions"
+                    f" WHERE id IN ({marks}) AND answer_key IS NOT NULL)",
+                    ids,
+                ).rowcount
+                deleted += conn.execute(
+                    f"DELETE FROM questions WHERE id IN ({marks})", ids
+                ).rowcount
+        if len(ids) < PURGE_CHUNK:
+            break
+    while True:
+        with db.atomic():
+            gone = conn.execute(
+                "DELETE FROM feedback WHERE id IN"
+                " (SELECT id FROM feedback WHERE ts < ? ORDER BY ts LIMIT ?)",
+                [cutoff, PURGE_CHUNK],
+            ).rowcount
+        deleted += gone
+        if gone < PURGE_CHUNK:
+            return deleted

@@ -121,6 +121,28 @@ def test_plain_ask_says_so_when_the_article_does_not_answer(
     assert "paragraph" not in out
 
 
+def test_chat_ends_on_quit_exit_q_or_colon_q_in_any_case(
+    capsys: pytest.CaptureFixture[str], paths: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What people type to leave a terminal session ends it instead of being asked."""
+    for word in ("quit", "  QUIT ", "Exit", "q", ":q", " :Q\t"):
+        monkeypatch.setattr(sys, "stdin", io.StringIO(f"who took homs\n{word}\nwhere is qusayr\n"))
+        code, out, _ = _run(capsys, "chat", *paths)
+        assert code == 0, word
+        assert out.count("(confidence") == 1, word  # the first question only
+        assert "Qusayr" not in out, word
+
+
+def test_chat_asks_a_question_that_only_mentions_quitting(
+    capsys: pytest.CaptureFixture[str], paths: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("did hezbollah quit\nq\n"))
+    code, out, _ = _run(capsys, "chat", *paths)
+    assert code == 0
+    assert out.count("? ") >= 2  # asked, then prompted again
+    assert "Hezbollah" in out
+
+
 @pytest.fixture
 def cases(tmp_path: Path) -> Path:
     """Two answerable questions and one the article cannot answer, written for these tests."""

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from bot.index import IndexStatus, build, ensure
-from bot.ingest import SeedError, read_document
+from bot.index import IndexStatus, build, ensure, resolve_cites
+from bot.ingest import SeedError, read_document, read_seeds
 from bot.search import Engine
 from tests.conftest import ARTICLE_NAME, SEEDS, MakeSeeds
 
@@ -123,6 +123,45 @@ def test_a_cite_matches_across_curly_quotes_case_and_spacing(
     build(seeds, tmp_path / "index.sqlite3")
     db = sqlite_utils.Database(tmp_path / "index.sqlite3")
     assert [r["sentence_id"] for r in db["faq_cites"].rows] == [1]
+
+
+def test_two_cites_of_one_entry_quoting_one_sentence_are_rejected_naming_both(
+    tmp_path: Path, make_seeds: MakeSeeds
+) -> None:
+    """The answer would show that sentence twice: the build fails, pointing at both cites."""
+    cites = (
+        'cites = [\n  "engineers feared it could collapse",\n  "Water rose to 1.8 metres",\n'
+        '  "old stone bridge was closed on Wednesday",\n]'
+    )
+    faq = FLOOD_FAQ.replace('cites = ["engineers feared it could collapse"]', cites)
+    seeds = _flood_seeds(tmp_path, make_seeds, faq)
+    with pytest.raises(SeedError) as info:
+        build(seeds, tmp_path / "index.sqlite3")
+    error = info.value
+    message = str(error)
+    assert "FAQ entry 'norwick_bridge'" in message
+    assert "cite 'engineers feared it could collapse' (line 7)" in message
+    assert "cite 'old stone bridge was closed on Wednesday' (line 9)" in message
+    assert "quote the same sentence (vell-flood, paragraph 3, sentence 1)" in message
+    assert Path(error.path).name == "faq.toml" and error.line == 9
+    assert _files(tmp_path) == {"seeds"}  # no index, not even a temporary file
+
+
+def test_one_quote_cited_twice_on_one_line_is_rejected(
+    tmp_path: Path, make_seeds: MakeSeeds
+) -> None:
+    faq = FLOOD_FAQ.replace('"engineers feared it could collapse"', '"Insurers", "Insurers"')
+    with pytest.raises(SeedError, match=r"faq.toml:6: .*'Insurers' \(line 6\) and cite "):
+        build(_flood_seeds(tmp_path, make_seeds, faq), tmp_path / "index.sqlite3")
+
+
+def test_every_cite_of_the_bundled_faq_resolves_to_a_sentence_of_its_own(
+    real_seeds: Path,
+) -> None:
+    seeds = read_seeds(real_seeds)
+    cites = resolve_cites(seeds)
+    assert all(len(set(refs)) == len(refs) for refs in cites.values())
+    assert len(cites) == len(seeds.faq)
 
 
 # ------------------------------------------------------------------ ensure / staleness

@@ -42,6 +42,7 @@ from bot.loader import Loaded, load_engine
 from bot.render import NOT_FOUND, render_answer, render_faq_page, visible_text
 from bot.report import short_stats
 from bot.search import Engine, Settings, warm_up
+from bot.telegram import app as app_module
 from bot.telegram import handlers
 from bot.telegram.app import (
     build_application,
@@ -49,8 +50,10 @@ from bot.telegram.app import (
     file_url,
     post_init,
     post_shutdown,
+    post_stop,
 )
 from bot.telegram.state import BotState
+from bot.telegram.webhook import WebhookServer
 from tests.fakes.bot_api import (
     DEFAULT_GROUP_ID,
     DEFAULT_SUPERGROUP_ID,
@@ -275,6 +278,7 @@ async def running(
             finally:
                 await app.updater.stop()
                 await app.stop()
+                await post_stop(app)
         finally:
             await post_shutdown(app)
 
@@ -637,43 +641,42 @@ async def test_unexpected_error_is_logged_with_traceback_and_user_told(
 
 
 async def test_webhook_checks_the_secret(engine: Engine, tmp_path: Path) -> None:
+    """On the bot's own webhook server, run as `run` runs it (post_init to post_shutdown); what
+    else it refuses is in test_webhook.py."""
     port, secret = free_port(), "s3cret-Token_x"
     async with FakeBotApi() as fake:
-        cfg = Config(token=fake.token, base_url=fake.base_url, log_db=tmp_path / "q.sqlite3")
+        cfg = Config(
+            token=fake.token,
+            base_url=fake.base_url,
+            log_db=tmp_path / "q.sqlite3",
+            webhook_port=port,
+            webhook_url=f"http://127.0.0.1:{port}/telegram",
+        )
         app = build_application(cfg, engine)
         harness = Harness(fake, app, engine)
         app.add_error_handler(harness.collect)
-        async with app:
-            await post_init(app)
-            await app.updater.start_webhook(
-                listen="127.0.0.1",
-                port=port,
-                url_path="telegram",
-                webhook_url=f"http://127.0.0.1:{port}/telegram",
-                secret_token=secret,
-                allowed_updates=Update.ALL_TYPES,
-            )
-            await app.start()
-            try:
-                assert fake.webhook is not None and fake.webhook["secret_token"] == secret
-                good = fake.push_message(ANSWERED)
-                assert await fake.post_update_to_webhook(good) == 200
-                [reply] = await fake.wait_for_messages(1, CHAT)
-                assert reply["text"].startswith(engine.ask(ANSWERED).faq.question)
-                assert len(harness.log_rows()) == 1
-                # Questions, so a handler that ran would both reply and log them.
-                for i, secret_token in enumerate(("wrong", None, secret[:-1], secret + "x")):
-                    bad = fake.push_message(f"{ANSWERED} {i}", user_id=CHAT + 1 + i)
-                    status = await fake.post_update_to_webhook(bad, secret_token=secret_token)
-                    assert status == 403
-                await asyncio.sleep(0.3)
-                assert len(fake.sent_messages()) == 1
-                assert len(fake.calls("sendChatAction")) == 1  # no handler even started
-                assert [r["question"] for r in harness.log_rows()] == [ANSWERED]
-            finally:
-                await app.updater.stop()
-                await app.stop()
-                await post_shutdown(app)
+        server = WebhookServer(app, cfg, secret)
+        serving = asyncio.create_task(server.serve(signals=False))
+        try:
+            await asyncio.wait_for(server.started.wait(), 30)
+            assert fake.webhook is not None and fake.webhook["secret_token"] == secret
+            good = fake.push_message(ANSWERED)
+            assert await fake.post_update_to_webhook(good) == 200
+            [reply] = await fake.wait_for_messages(1, CHAT)
+            assert reply["text"].startswith(engine.ask(ANSWERED).faq.question)
+            assert len(harness.log_rows()) == 1
+            # Questions, so a handler that ran would both reply and log them.
+            for i, secret_token in enumerate(("wrong", None, secret[:-1], secret + "x")):
+                bad = fake.push_message(f"{ANSWERED} {i}", user_id=CHAT + 1 + i)
+                status = await fake.post_update_to_webhook(bad, secret_token=secret_token)
+                assert status == 403
+            await asyncio.sleep(0.3)
+            assert len(fake.sent_messages()) == 1
+            assert len(fake.calls("sendChatAction")) == 1  # no handler even started
+            assert [r["question"] for r in harness.log_rows()] == [ANSWERED]
+        finally:
+            server.stop()  # as SIGTERM: server, app.stop, post_stop, shutdown, post_shutdown
+            await asyncio.wait_for(serving, 30)
     assert [r["question"] for r in read_rows(tmp_path / "q.sqlite3")] == [ANSWERED]
     harness.check()
 
@@ -731,17 +734,81 @@ async def test_a_busy_bot_answers_first_and_sheds_typing(engine: Engine, tmp_pat
         assert order == ["sendChatAction", "sendMessage"]
 
 
-async def test_a_user_firing_questions_gets_every_answer_without_a_429(
+async def test_a_user_firing_a_few_questions_gets_every_answer_without_a_429(
     engine: Engine, tmp_path: Path
 ) -> None:
     async with FakeBotApi(flood_limits=True) as fake, running(
         fake, engine, tmp_path / "q.sqlite3"
     ) as bot:
-        for _ in range(6):  # faster than Telegram lets a bot answer one chat
+        # Faster than Telegram lets a bot answer one chat, but not a flood: one running and
+        # three waiting are all answered.
+        for _ in range(4):
             fake.push_message(ANSWERED, user_id=CHAT)
-        await wait_replies(fake, 6, timeout=30)
+        await wait_replies(fake, 4, timeout=30)
+        await asyncio.sleep(1.5)
+        assert len(fake.sent_messages(CHAT)) == 4  # and nothing else (no flood notice)
     bot.check()
     assert fake.flood_429s == []
+
+
+async def _latency(fake: FakeBotApi, question: str, user: int) -> float:
+    """Seconds from asking to the answer's arrival, for one person who asks once."""
+    loop = asyncio.get_running_loop()
+    asked = loop.time()
+    fake.push_message(question, user_id=user)
+    await fake.wait_for_messages(1, user, timeout=30)
+    return loop.time() - asked
+
+
+async def test_one_person_flooding_stalls_nobody_else(engine: Engine, tmp_path: Path) -> None:
+    """200 messages in 5 s from one person: two others asking meanwhile are answered within 2 s
+    each, the flooder gets a handful of replies, the last one answering their last message,
+    and Telegram's flood limits are never hit."""
+    flooder, second, third = CHAT, CHAT + 1, CHAT + 2
+    chatter = ["Who took Homs?", "How far is Homs from Damascus?", NO_MATCH_CANDIDATES[0]]
+    async with FakeBotApi(flood_limits=True) as fake, running(
+        fake, engine, tmp_path / "q.sqlite3"
+    ) as bot:
+        others: list[asyncio.Task[float]] = []
+        for i in range(200):
+            question = ANSWERED if i == 199 else chatter[i % len(chatter)]
+            fake.push_message(question, user_id=flooder)
+            if i in (40, 160):  # 1 s and 4 s into the flood
+                user = second if i == 40 else third
+                others.append(asyncio.create_task(_latency(fake, "Who took Homs?", user)))
+            await asyncio.sleep(0.025)
+        latencies = await asyncio.gather(*others)
+        faq_question = engine.ask(ANSWERED).faq.question
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 15
+        while not fake.sent_messages(flooder)[-1]["text"].startswith(faq_question):
+            assert loop.time() < deadline, "the flood's last message was never answered"
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.5)  # nothing more comes
+        replies = fake.sent_messages(flooder)
+        dropped = bot.state.inbox.dropped
+    bot.check()
+    assert max(latencies) < 2.0, latencies
+    assert len(replies) <= 8, [r["text"][:40] for r in replies]
+    assert replies[-1]["text"].startswith(faq_question)
+    notices = [r for r in replies if r["text"] == handlers.FLOOD_NOTICE]
+    assert len(notices) == 1
+    assert dropped >= 200 - len(replies)
+    assert fake.flood_429s == []
+
+
+async def test_stop_during_a_flood_is_prompt(engine: Engine, tmp_path: Path) -> None:
+    loop = asyncio.get_running_loop()
+    async with FakeBotApi(flood_limits=True) as fake:
+        async with running(fake, engine, tmp_path / "q.sqlite3") as bot:
+            for i in range(60):  # 60 people, 10 questions each, all at once
+                for _ in range(10):
+                    fake.push_message(ANSWERED, user_id=70_000 + i)
+            await fake.wait_for_messages(1, 70_000, timeout=10)
+            stopping = loop.time()
+        stopped = loop.time() - stopping
+    assert stopped < app_module.ANSWER_ON_STOP_SECONDS + 3
+    bot.check()
 
 
 async def test_a_thousand_concurrent_updates_get_a_thousand_replies_and_rows(
@@ -823,7 +890,8 @@ async def test_stats_answers_an_admin_with_the_short_stats_escaped(
         _, stats = await bot.say("/stats", chat_id=ADMIN, user_id=ADMIN)
         expected = short_stats(tmp_path / "q.sqlite3")
     bot.check()
-    assert stats["text"] == expected.strip()
+    assert stats["text"].startswith(expected.strip())
+    assert stats["text"].endswith("Dropped in floods since start: 0 (people queued now: 3)")
     assert "Questions today: 2 (total 2)" in stats["text"] and odd in stats["text"]
     assert "entities" not in stats  # the question's markup was shown, not applied
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -26,8 +27,10 @@ from bot.loader import IndexUnusable, load_engine
 from bot.questionlog import QuestionLog
 from bot.telegram import handlers, ops
 from bot.telegram.flood import FloodLimiter
+from bot.telegram.inbox import Inbox
 from bot.telegram.state import BotState
 from bot.telegram.transport import AiohttpRequest
+from bot.telegram.webhook import WebhookError, run_webhook
 
 if TYPE_CHECKING:
     from bot.search import Engine
@@ -40,6 +43,7 @@ log = logging.getLogger(__name__)
 CONCURRENT_UPDATES = 32
 CONNECTION_POOL = 16
 LOG_CLOSE_SECONDS = 30.0  # how long shutdown waits for the question log to commit its rows
+ANSWER_ON_STOP_SECONDS = 10.0  # how long a stopping bot goes on answering what it was given
 
 
 def file_url(base_url: str) -> str:
@@ -89,6 +93,12 @@ async def post_init(app: Application) -> None:
         except (BadRequest, Forbidden) as exc:  # an admin who never opened a chat with the bot
             log.warning("admin %s: commands menu not set (%s); /stats still works", admin, exc)
     _install_sighup(app)
+
+
+async def post_stop(app: Application) -> None:
+    """Answer what the people's queues still hold, for at most ANSWER_ON_STOP_SECONDS, then
+    drop the rest (logged): a flood in hand must not keep a stopping bot alive."""
+    await _state(app).inbox.aclose(ANSWER_ON_STOP_SECONDS)
 
 
 async def post_shutdown(app: Application) -> None:
@@ -163,12 +173,16 @@ def build_application(
         .get_updates_request(polls)
         .application_class(BotApplication, {"transports": (calls, polls)})
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
     if rate_limiter:
         builder = builder.rate_limiter(FloodLimiter(cfg.requests_per_second, handlers.MAX_RETRIES))
     app = builder.build()
-    app.bot_data["state"] = BotState(engine, config=cfg, seeds_hash=seeds_hash)
+    inbox = Inbox(
+        per_minute=cfg.questions_per_minute, notify=functools.partial(handlers.notify_flood, app)
+    )
+    app.bot_data["state"] = BotState(engine, config=cfg, seeds_hash=seeds_hash, inbox=inbox)
     handlers.register(app)
     return app
 
@@ -244,8 +258,9 @@ def run(cfg: Config, webhook: bool = False) -> int:
     """Run the bot until stopped (SIGINT, SIGTERM: exit code 0 once the log is closed).
 
     Exit code 2, with one line on stderr and never the token, for a missing, malformed or
-    refused token, a webhook set-up without a URL, an index that can be neither read nor
-    rebuilt, or a question log that cannot be opened. Broken seeds end the same way in main.
+    refused token, a webhook set-up without a URL, a webhook port in use or a URL Telegram
+    refuses, an index that can be neither read nor rebuilt, or a question log that cannot be
+    opened. Broken seeds end the same way in main.
     """
     from bot.search import warm_up
 
@@ -275,21 +290,14 @@ def run(cfg: Config, webhook: bool = False) -> int:
     try:
         if use_webhook:
             log.info("webhook on %s:%s/%s", cfg.webhook_listen, cfg.webhook_port, cfg.webhook_path)
-            app.run_webhook(
-                listen=cfg.webhook_listen,
-                port=cfg.webhook_port,
-                url_path=cfg.webhook_path,
-                webhook_url=cfg.webhook_url,
-                secret_token=secret,
-                allowed_updates=Update.ALL_TYPES,
-            )
+            run_webhook(app, cfg, secret)  # our own server: see bot/telegram/webhook.py
         else:
             log.info("polling for updates")
             app.run_polling(allowed_updates=Update.ALL_TYPES)
     except InvalidToken:
         print("error: Telegram refused the token (revoked, or from another bot?)", file=sys.stderr)
         return 2
-    except LogUnavailable as exc:  # raised by post_init
+    except (LogUnavailable, WebhookError) as exc:  # raised by post_init, the server
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from telegram import (
+    Bot,
     BotCommand,
     Chat,
     InlineKeyboardButton,
@@ -44,6 +45,7 @@ from bot import render, report
 from bot.answer import Answer, Excerpt
 from bot.render import Keyboard, Rendered
 from bot.telegram import ops
+from bot.telegram.inbox import Job
 from bot.telegram.state import BotState
 
 if TYPE_CHECKING:
@@ -85,6 +87,12 @@ HINT_UNKNOWN_COMMAND = "I don't know that command. /help lists what I do."
 HINT_ASK = "Ask like this: /ask Who took Homs?"
 HINT_MENTION = "Ask me about the article: mention me with a question, or use /ask <question>."
 SORRY = "Sorry, something went wrong. Please try again."
+FLOOD_NOTICE = (
+    "You're sending messages faster than I can answer, so I'll answer only your latest one."
+)
+
+
+Handler = Callable[[Update, Context], Awaitable[None]]
 
 
 def bot_commands(pairs: tuple[tuple[str, str], ...]) -> list[BotCommand]:
@@ -119,7 +127,7 @@ def markup(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
 
 
 async def send(
-    context: Context,
+    context: Context | Bot,
     chat_id: int,
     rendered: Rendered,
     reply_to: int | None = None,
@@ -127,12 +135,13 @@ async def send(
 ) -> Message:
     """Send a rendered message; as a reply when `reply_to` (still sent if that was deleted),
     in forum topic `thread_id` when the message answered was in one."""
+    bot = context if isinstance(context, Bot) else context.bot
     reply = None
     if reply_to is not None:
         reply = ReplyParameters(reply_to, allow_sending_without_reply=True)
     for attempt in range(MAX_RETRIES + 1):
         try:
-            return await context.bot.send_message(
+            return await bot.send_message(
                 chat_id,
                 rendered.html,
                 parse_mode=ParseMode.HTML,
@@ -144,7 +153,7 @@ async def send(
         except RetryAfter as exc:
             # The AIORateLimiter waits out a 429 itself; without one, the reply must not be lost
             # to flood control either, so wait as told and send again.
-            if context.bot.rate_limiter is not None or attempt == MAX_RETRIES:
+            if bot.rate_limiter is not None or attempt == MAX_RETRIES:
                 raise
             await asyncio.sleep(_seconds(exc.retry_after))
     raise AssertionError("unreachable")  # the loop returns or raises
@@ -202,14 +211,62 @@ def _user_id(message: Message) -> int | None:
 
 
 def lightly_loaded(context: Context) -> bool:
-    """Whether only a few updates are being handled at once (this one included).
+    """Whether only a few people's jobs are running at once (this one included).
 
     Busy (a burst, or replies held back by Telegram's flood limits), the bot answers first and
     sheds the cosmetic "typing": each one is a Bot API request, which the rate limiter counts
     against the overall rate like a message, so shedding it doubles the answers a burst gets
     per second.
     """
-    return context.application.update_processor.current_concurrent_updates <= BUSY_UPDATES
+    return _state(context).inbox.running <= BUSY_UPDATES
+
+
+# ----------------------------------------------------------------------------- per person
+
+
+def _person(update: Update) -> tuple[int, int]:
+    """Whose queue an update joins: its chat and its sender (in a group, each member's own)."""
+    chat, user = update.effective_chat, update.effective_user
+    return (chat.id if chat else 0, user.id if user else 0)
+
+
+def enqueue(update: Update, context: Context, work: Callable[[], Awaitable[object]]) -> None:
+    """Hand `work` to the sender's queue (bot.telegram.inbox) and return at once, so that no
+    update waiting for its chat's flood limit holds one of PTB's update slots. Its errors reach
+    the error handlers as a handler's would."""
+
+    async def run() -> None:
+        try:
+            await work()
+        except Exception as exc:
+            await context.application.process_error(update, exc)
+
+    async def drop() -> None:
+        await on_dropped(update, context)
+
+    _state(context).inbox.submit(_person(update), Job(run, drop))
+
+
+def per_person(handler: Handler) -> Handler:
+    """The handler, run in the sender's queue instead of in PTB's update slot (`enqueue`)."""
+
+    @functools.wraps(handler)
+    async def queued(update: Update, context: Context) -> None:
+        enqueue(update, context, lambda: handler(update, context))
+
+    return queued
+
+
+async def on_dropped(update: Update, context: Context) -> None:
+    """An update dropped from a flooding person's queue (the inbox counts it, /stats shows the
+    count): a pressed button still gets its query answered, or it would spin."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+
+
+async def notify_flood(app: Application, person: tuple[int, int]) -> None:
+    """Tell a flooding person, once in a while, that only their latest message is answered."""
+    await send(app.bot, person[0], render.render_text(FLOOD_NOTICE))
 
 
 async def answer_question(context: Context, message: Message, question: str) -> None:
@@ -337,9 +394,6 @@ def _from_admin(update: Update, state: BotState) -> bool:
     return private and state.is_admin(user.id if user else None)
 
 
-Handler = Callable[[Update, Context], Awaitable[None]]
-
-
 def admin_only(handler: Handler) -> Handler:
     """To anyone but an admin the command does not exist: the unknown-command hint instead."""
 
@@ -369,6 +423,8 @@ async def on_stats(update: Update, context: Context) -> None:
         text = await asyncio.to_thread(read)
     except report.LogError as exc:
         text = f"Cannot read the question log: {exc}"
+    inbox = state.inbox
+    text += f"\nDropped in floods since start: {inbox.dropped} (people queued now: {inbox.people})"
     await reply(context, update.effective_message, render.render_text(text))
 
 
@@ -392,15 +448,16 @@ async def on_private_text(update: Update, context: Context) -> None:
 
 
 async def on_group_text(update: Update, context: Context) -> None:
-    """In groups, answer only what is meant for the bot; stay silent on the chatter."""
+    """In groups, answer only what is meant for the bot; stay silent on the chatter. Only
+    what is meant for the bot joins the sender's queue, so chatter never crowds it out."""
     message = update.effective_message
     question = addressed_question(message, context.bot.username, context.bot.id)
     if question is None:
         return
     if not question:
-        await reply(context, message, render.render_text(HINT_MENTION))
+        enqueue(update, context, lambda: reply(context, message, render.render_text(HINT_MENTION)))
         return
-    await answer_question(context, message, question)
+    enqueue(update, context, lambda: answer_question(context, message, question))
 
 
 async def on_private_other(update: Update, context: Context) -> None:
@@ -659,7 +716,9 @@ def _state_of(app: Application) -> BotState:
 
 
 def register(app: Application) -> None:
-    """Every handler, in the order they are tried (first match wins)."""
+    """Every handler, in the order they are tried (first match wins). What sends into a chat
+    runs in the sender's queue (`per_person`); what only answers a query runs in PTB's slot."""
+    q = per_person
     new = filters.UpdateType.MESSAGE
     private = filters.ChatType.PRIVATE
     private_new = private & new
@@ -669,26 +728,28 @@ def register(app: Application) -> None:
         ("faq", on_faq),
         ("source", on_source),
     ):
-        app.add_handler(CommandHandler(name, callback, filters=private_new))
-    app.add_handler(CommandHandler("ask", on_ask, filters=new))
+        app.add_handler(CommandHandler(name, q(callback), filters=private_new))
+    app.add_handler(CommandHandler("ask", q(on_ask), filters=new))
     admins = filters.User(user_id=_state_of(app).config.admins)
     # Not an admin, or not in a private chat: no handler matches, so /stats and /reload get
     # the unknown-command hint in private chats and silence in groups, like any unknown command.
-    app.add_handler(CommandHandler("stats", on_stats, filters=private_new & admins))
-    app.add_handler(CommandHandler("reload", on_reload, filters=private_new & admins))
-    app.add_handler(MessageHandler(private_new & filters.COMMAND, on_unknown_command))
-    app.add_handler(MessageHandler(private_new & filters.TEXT, on_private_text))
-    app.add_handler(
+    app.add_handler(CommandHandler("stats", q(on_stats), filters=private_new & admins))
+    app.add_handler(CommandHandler("reload", q(on_reload), filters=private_new & admins))
+    app.add_handler(MessageHandler(private_new & filters.COMMAND, q(on_unknown_command)))
+    app.add_handler(MessageHandler(private_new & filters.TEXT, q(on_private_text)))
+    app.add_handler(  # queues only what is meant for the bot, itself
         MessageHandler(filters.ChatType.GROUPS & new & filters.TEXT & ~filters.COMMAND,
                        on_group_text)
     )
-    app.add_handler(MessageHandler(private_new, on_private_other))
-    app.add_handler(MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, on_private_edit))
-    app.add_handler(CallbackQueryHandler(on_more, pattern=r"^more:"))
-    app.add_handler(CallbackQueryHandler(on_context, pattern=r"^ctx:"))
+    app.add_handler(MessageHandler(private_new, q(on_private_other)))
+    app.add_handler(
+        MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, q(on_private_edit))
+    )
+    app.add_handler(CallbackQueryHandler(q(on_more), pattern=r"^more:"))
+    app.add_handler(CallbackQueryHandler(q(on_context), pattern=r"^ctx:"))
     app.add_handler(CallbackQueryHandler(on_vote, pattern=r"^(up|down):"))
-    app.add_handler(CallbackQueryHandler(on_faq_button, pattern=r"^faq:"))
-    app.add_handler(CallbackQueryHandler(on_faq_page, pattern=r"^faqpage:"))
+    app.add_handler(CallbackQueryHandler(q(on_faq_button), pattern=r"^faq:"))
+    app.add_handler(CallbackQueryHandler(q(on_faq_page), pattern=r"^faqpage:"))
     app.add_handler(CallbackQueryHandler(on_unknown_button))
     app.add_handler(InlineQueryHandler(on_inline_query))
     app.add_error_handler(on_error)

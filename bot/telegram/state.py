@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from bot.answer import Answer
 from bot.config import Config
+from bot.telegram.inbox import Inbox
 
 if TYPE_CHECKING:
     from bot.questionlog import QuestionLog
@@ -94,6 +95,8 @@ class BotState:
     inline_seen: SeenRecently = field(default_factory=SeenRecently)
     seeds_hash: str | None = None  # the index the engine was loaded from
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Per-person queues: the handlers hand their work here so one person's flood holds no slot.
+    inbox: Inbox = field(default_factory=Inbox)
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.config.admins

@@ -1,0 +1,75 @@
+"""Evidence -> the probability that the first quote answers the question; refusing below a
+threshold.
+
+The probability must mean the same for a document nobody curated as for one with a FAQ, so it
+is read from evidence every document has, not from the FAQ alone:
+- `evidence`: the best sentence's final score less a penalty for a close runner-up outside the
+  answer (the FAQ-backed score where an entry leads);
+- `coverage`: the share of the question's weight the best sentence holds in its own words,
+  of the weight the index could hold at all (the rest is `unknown`);
+- `faq`: how well the leading FAQ entry matched (0 without one);
+- `unknown`: the share of the question's weight in words the index has never seen: a question
+  about something the document never names is most likely one it does not answer;
+- `cue_missing`: the question asks a when/how many/how far the best sentence has no date,
+  number or distance for;
+- `margin`: how far the best sentence leads the runner-up;
+- `single`: the question is one concept ("quit"), which says little about what is wanted.
+
+A logistic regression over these (bot/calibrate.py) gives the probability. Refit it whenever
+scoring changes: `python -m bot fit` scores the training sets (tests/data/questions.jsonl on the
+article with and without its FAQ, and the documents `tests/data/docs/split.toml` marks for
+tuning, uncurated) with no threshold, fits the weights and picks the threshold that maximises
+top-1 plus out-of-scope refusals there; it prints both, for WEIGHTS and THRESHOLD below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence, Set
+from dataclasses import astuple, dataclass
+
+from bot.calibrate import logistic
+
+FEATURES = ("evidence", "coverage", "faq", "unknown", "cue_missing", "margin", "single")
+# Fitted by `python -m bot fit` (intercept first, then one weight per feature in FEATURES).
+WEIGHTS: tuple[float, ...] = (-1.943, 1.201, 0.826, 2.041, -0.666, -2.967, 5.473, -1.948)
+THRESHOLD = 0.36
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What the probability is read from (see the module's docstring), each in 0..1."""
+
+    evidence: float
+    coverage: float
+    faq: float
+    unknown: float
+    cue_missing: float
+    margin: float
+    single: float
+
+    def vector(self) -> tuple[float, ...]:
+        return astuple(self)
+
+
+def evidence(
+    final: Mapping[int, float], ranked: Sequence[int], group: Set[int], margin: float
+) -> tuple[float, float]:
+    """The raw score of an answer that quotes `ranked` (best first) and stands on `group` (the
+    lead FAQ entry's cites, or the best sentence alone), and its lead over the runner-up: a
+    runner-up outside the group closer than `margin` takes off half of what it is inside it."""
+    top = final[ranked[0]]
+    runner = next((final[s] for s in ranked if s not in group), 0.0)
+    penalty = max(0.0, margin - (top - runner)) * 0.5
+    return max(0.0, min(1.0, top - penalty)), max(0.0, top - runner)
+
+
+def probability(e: Evidence, weights: Sequence[float] | None) -> float:
+    """The probability of a right answer; without weights, the raw evidence itself."""
+    if weights is None:
+        return e.evidence
+    return logistic(weights, e.vector())
+
+
+def refuses(confidence: float, threshold: float) -> bool:
+    """Whether to say "not in the document" rather than quote a likely wrong sentence."""
+    return confidence < threshold

@@ -1,0 +1,90 @@
+"""bot.search.confidence: a close runner-up lowers the evidence, the evidence becomes a
+probability that means the same with or without a FAQ, and below the threshold the engine
+refuses."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.search import Engine, Settings
+from bot.search.confidence import (
+    FEATURES,
+    THRESHOLD,
+    WEIGHTS,
+    Evidence,
+    evidence,
+    probability,
+    refuses,
+)
+
+FINAL = {1: 0.9, 2: 0.85, 3: 0.5}
+
+
+def test_a_runner_up_far_behind_takes_nothing_off() -> None:
+    assert evidence(FINAL, [1, 3], {1}, margin=0.12) == (0.9, pytest.approx(0.4))
+
+
+def test_a_runner_up_inside_the_margin_takes_off_half_of_how_far_inside() -> None:
+    raw, lead = evidence(FINAL, [1, 2, 3], {1}, margin=0.12)
+    assert raw == pytest.approx(0.9 - (0.12 - 0.05) / 2) and lead == pytest.approx(0.05)
+
+
+def test_a_runner_up_the_answer_itself_quotes_is_no_rival() -> None:
+    """The cites of the leading FAQ entry are one answer, however close their scores."""
+    assert evidence(FINAL, [1, 2, 3], {1, 2}, margin=0.12)[0] == 0.9
+
+
+def test_the_evidence_stays_between_0_and_1() -> None:
+    assert evidence({1: 1.3}, [1], {1}, margin=0.12)[0] == 1.0
+    assert evidence({1: 0.01, 2: 0.01}, [1, 2], {1}, margin=0.12)[0] == 0.0
+
+
+def _evidence(**kw: float) -> Evidence:
+    base = dict.fromkeys(FEATURES, 0.0)
+    return Evidence(**{**base, **kw})
+
+
+def test_without_weights_the_raw_evidence_is_the_confidence() -> None:
+    assert probability(_evidence(evidence=0.3), None) == 0.3
+
+
+def test_the_defaults_are_the_fitted_model() -> None:
+    assert Settings().calibration == WEIGHTS and len(WEIGHTS) == len(FEATURES) + 1
+    assert Settings().threshold == THRESHOLD
+
+
+def test_more_coverage_means_more_confidence_and_unknown_words_less() -> None:
+    low, high = _evidence(coverage=0.3), _evidence(coverage=0.9)
+    assert probability(low, WEIGHTS) < probability(high, WEIGHTS)
+    known, unknown = _evidence(coverage=0.6), _evidence(coverage=0.6, unknown=0.5)
+    assert probability(unknown, WEIGHTS) < probability(known, WEIGHTS)
+    cue, no_cue = _evidence(coverage=0.8), _evidence(coverage=0.8, cue_missing=1.0)
+    assert probability(no_cue, WEIGHTS) < probability(cue, WEIGHTS)
+
+
+def test_one_word_that_hits_a_synonym_group_is_not_confident(engine: Engine) -> None:
+    """"quit" once came out at 0.84 through a synonym group of the curated aliases."""
+    answer = engine.ask("quit")
+    assert answer.confidence < 0.5
+
+
+def test_the_threshold_itself_is_answered() -> None:
+    assert refuses(0.39, 0.4)
+    assert not refuses(0.4, 0.4)
+
+
+@pytest.mark.parametrize(
+    "question", ["who took homs", "where is qusayr", "how many children live in homs"]
+)
+def test_the_engine_states_the_calibrated_evidence_and_refuses_below_the_threshold(
+    engine: Engine, question: str
+) -> None:
+    answer = engine.ask(question)
+    assert answer.raw > 0.0 and len(answer.evidence) == len(FEATURES)
+    assert answer.confidence == probability(Evidence(*answer.evidence), WEIGHTS)
+    assert answer.answered is not refuses(answer.confidence, engine.settings.threshold)
+
+
+def test_a_question_nothing_in_the_document_shares_has_confidence_0(engine: Engine) -> None:
+    answer = engine.ask("best pizza recipe")
+    assert (answer.answered, answer.confidence, answer.raw) == (False, 0.0, 0.0)
