@@ -95,8 +95,9 @@ def _last_name(name: str) -> str:
 
 def people(text: str, is_word: Callable[[str], bool]) -> list[MinedGroup]:
     """A full name whose last word also stands alone: "Donald Trump" ... "Trump"; a name set
-    off after its role ("the UN special envoy for Syria, Geir Pedersen") or after a title
-    ("President Bashar al-Assad") takes the role and the title as other names.
+    off after its role ("the UN special envoy for Syria, Geir Pedersen") takes the role as
+    another name. A title before a name ("President Bashar al-Assad") is no term of its own:
+    it would swallow the word "president" wherever it stands before the name.
 
     `is_word` says whether a lower-case word is ordinary English. A person's name starts with
     a given name that is not ("Geir", "Bashar", "Donald"): so "Military Operations Command" is
@@ -108,17 +109,13 @@ def people(text: str, is_word: Callable[[str], bool]) -> list[MinedGroup]:
     for m in _NAME.finditer(text):
         spans.append(m.span())
         words = [re.sub(r"['\u2019]s$", "", w) for w in m.group(0).split()]
-        title = None
         while words and (words[0].lower() in TITLES or is_word(words[0].lower())):
-            first = words.pop(0)  # "Syrian President Bashar al-Assad": the title is kept
-            title = first if first.lower() in TITLES else title
+            words.pop(0)  # "Syrian President Bashar al-Assad": the name is "Bashar al-Assad"
         if len(words) < 2 or is_word(words[0].lower()):
             continue
         full = " ".join(words)
         terms = names.setdefault(full, set())
         mentions[full] = mentions.get(full, 0) + 1
-        if title is not None:
-            terms.add(f"{title} {full}")
         role = _ROLE_BEFORE.search(text[max(0, m.start() - 120) : m.start()])
         if role:
             terms.add(_strip(role.group(1)))

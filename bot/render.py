@@ -432,6 +432,8 @@ def render_answer(
         if blocks or i:
             blocks.append(_Block([_Run("")]))
         blocks += _excerpt_blocks(excerpt, documents)
+    if page == 0 and answer.others:
+        blocks += [_Block([_Run("")]), _others_block(answer.others)]
     keyboard: list[tuple[Button, ...]] = []
     if key is not None:
         row = []
@@ -470,9 +472,20 @@ def _suggestion_rows(suggestions: Sequence[Suggestion]) -> list[tuple[Button, ..
 def render_not_found(answer: Answer) -> Rendered:
     """A plain statement, and the closest questions the article does answer as buttons."""
     blocks = [_plain(NOT_FOUND)]
+    if answer.others:
+        blocks.append(_others_block(answer.others))
     if answer.suggestions:
         blocks.append(_plain("It does answer these questions:"))
     return Rendered(_assemble(blocks), tuple(_suggestion_rows(answer.suggestions)))
+
+
+def _others_block(others: Sequence[str]) -> _Block:
+    """The further questions of a message: the first is answered, these are offered."""
+    more = f" (and {len(others) - 1} more)" if len(others) > 1 else ""
+    return _line(
+        "You also asked ", (shorten(others[0], QUESTION_CAP), "i"),
+        f"{more}: send it on its own and I'll answer it too.",
+    )
 
 
 def render_no_match(query: str) -> Rendered:

@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 
 from bot.search import Engine
-from bot.search.analysis import REFERS_BACK, Analyzer, Concept, lacks_cue, question_types
+from bot.search.analysis import (
+    REFERS_BACK,
+    Analyzer,
+    Concept,
+    is_label,
+    lacks_cue,
+    question_types,
+)
 from bot.search.spelling import Speller
 
 
@@ -137,3 +144,21 @@ def test_a_sentence_opening_with_a_pronoun_or_quoting_he_said_refers_back() -> N
     assert REFERS_BACK.search("He added that the army had left.")
     assert REFERS_BACK.search("The talks failed, they said.")
     assert REFERS_BACK.search("The envoy said the talks failed.") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "alone", "label"),
+    [
+        ("6. Trademarks.", False, True),  # a run-in numbered heading
+        ("--synchronous", True, True),  # an option label: no sentence end
+        ("END OF TERMS AND CONDITIONS", True, True),
+        ("OpenSSH 9.0 includes a number of changes that may affect existing configurations:",
+         False, True),
+        ("Use synchronous output.", True, False),
+        ("* ssh(1): disable CheckHostIP by default.", True, False),
+        ("--synchronous", False, False),  # inside a paragraph of prose: no heading
+        ("Exit status is normally 0; if an error occurs, exit status is 1.", True, False),
+    ],
+)
+def test_headings_and_labels_are_told_from_prose(text: str, alone: bool, label: bool) -> None:
+    assert is_label(text, alone) is label

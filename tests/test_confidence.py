@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.calibrate import logistic
 from bot.search import Engine, Settings
 from bot.search.confidence import (
     FEATURES,
@@ -40,7 +41,7 @@ def test_the_evidence_stays_between_0_and_1() -> None:
 
 
 def _evidence(**kw: float) -> Evidence:
-    base = dict.fromkeys(FEATURES, 0.0)
+    base = {name: 0.0 for name in FEATURES if name != "mostly_unknown"}
     return Evidence(**{**base, **kw})
 
 
@@ -53,10 +54,11 @@ def test_the_defaults_are_the_fitted_model() -> None:
     assert Settings().threshold == THRESHOLD
 
 
-def test_more_coverage_means_more_confidence_and_unknown_words_less() -> None:
+def test_more_coverage_means_more_confidence_and_a_mostly_unknown_question_less() -> None:
     low, high = _evidence(coverage=0.3), _evidence(coverage=0.9)
     assert probability(low, WEIGHTS) < probability(high, WEIGHTS)
-    known, unknown = _evidence(coverage=0.6), _evidence(coverage=0.6, unknown=0.5)
+    # A question mostly about what the document never names is most likely not answered.
+    known, unknown = _evidence(coverage=0.6), _evidence(coverage=0.6, unknown=0.9)
     assert probability(unknown, WEIGHTS) < probability(known, WEIGHTS)
     cue, no_cue = _evidence(coverage=0.8), _evidence(coverage=0.8, cue_missing=1.0)
     assert probability(no_cue, WEIGHTS) < probability(cue, WEIGHTS)
@@ -81,7 +83,7 @@ def test_the_engine_states_the_calibrated_evidence_and_refuses_below_the_thresho
 ) -> None:
     answer = engine.ask(question)
     assert answer.raw > 0.0 and len(answer.evidence) == len(FEATURES)
-    assert answer.confidence == probability(Evidence(*answer.evidence), WEIGHTS)
+    assert answer.confidence == pytest.approx(logistic(WEIGHTS, answer.evidence))
     assert answer.answered is not refuses(answer.confidence, engine.settings.threshold)
 
 

@@ -102,6 +102,20 @@ def test_answer_quotes_bolds_matches_and_cites() -> None:
     assert {e["type"] for e in parsed.entities} == {"blockquote", "bold", "italic"}
 
 
+def test_further_questions_of_a_message_are_offered_escaped() -> None:
+    """"who took homs? and <b>where</b> is assad": the first is answered, the next offered."""
+    base = answer(excerpt("Homs fell."))
+    asked = Answer(base.query, True, 0.9, excerpts=base.excerpts,
+                   others=("<b>where</b> is assad?", "why?"))
+    parsed = valid(render_answer(asked, DOCS, key="k1"))
+    assert parsed.text.endswith(
+        "You also asked <b>where</b> is assad? (and 1 more): send it on its own and I'll "
+        "answer it too."
+    )
+    refused = Answer("q", False, 0.1, others=("where is assad?",))
+    assert "You also asked where is assad?" in valid(render.render_not_found(refused)).text
+
+
 def test_faq_answer_leads_then_at_most_three_excerpts() -> None:
     faq = FaqHit("homs_who", "Who took Homs?", "HTS took Homs.")
     xs = [excerpt(f"Sentence number {i}.", sentence_id=i) for i in range(1, 6)]

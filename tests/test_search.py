@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from bot.answer import Answer
 from bot.index import build
 from bot.ingest import Document, read_document
-from bot.search import MAX_EXCERPTS, MAX_QUERY_CHARS, Engine
+from bot.search import MAX_EXCERPTS, MAX_QUERY_CHARS, Engine, Settings
 from tests.conftest import ARTICLE_NAME, ROOT, MakeSeeds
 
 JSON_KEYS = {"query", "answered", "confidence", "faq", "excerpts", "suggestions"}
@@ -384,3 +384,30 @@ def test_a_replaced_engine_is_freed_with_its_caches(real_seeds: Path, tmp_path: 
     del old
     gc.collect()
     assert gone() is None
+
+
+def test_a_chat_message_is_answered_from_its_question_part(engine: Engine) -> None:
+    """A greeting and a worry around the question change nothing; a second question is kept
+    to offer, not matched."""
+    plain = engine.ask("who took homs?")
+    chatty = engine.ask("hi!! my cousin lives there and i'm scared — who took homs?? 😟")
+    assert chatty.excerpts == plain.excerpts and chatty.answered
+    two = engine.ask("who took homs? and what did lavrov say")
+    assert two.excerpts == plain.excerpts and two.others == ("what did lavrov say",)
+
+
+def test_a_heading_is_not_the_answer_while_its_section_says_something(
+    make_seeds: MakeSeeds, tmp_path: Path
+) -> None:
+    """A numbered heading names the topic; the sentence of its section that says something
+    about it is the answer, and the heading's words count for that section's prose."""
+    seeds = make_seeds(tmp_path, {"terms.txt": (
+        "Terms for the software.\n\n"
+        "6. Trademarks. This licence does not grant permission to use the trade names.\n\n"
+        "7. Disclaimer of Warranty. The software is provided as is, without conditions.\n"
+    )})
+    db = build(seeds, tmp_path / "i.sqlite3")
+    answer = Engine(db, Settings(threshold=0.0)).ask("what does it say about trademarks")
+    assert answer.excerpts[0].text.startswith("This licence does not grant")
+    warranty = Engine(db, Settings(threshold=0.0)).ask("is there any warranty")
+    assert warranty.excerpts[0].text.startswith("The software is provided as is")

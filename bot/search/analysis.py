@@ -32,6 +32,33 @@ class Concept:
 _HOW_WORDS = frozenset(["many", "much", "far", "long", "close", "near", "often", "soon"])
 
 # A sentence that opens with a pronoun, or quotes "he said", is about whom the last one named.
+# A heading, a label, a caption: a paragraph of one short line that is no sentence of prose.
+# It names a topic without saying anything of it, so it is not quoted as an answer while a
+# sentence of its section matches; its words instead carry into that section.
+LABEL_WORDS = 8
+_NUMBERED = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[IVX]+\.|[A-Z]\.)\s+\S")
+_PROSE_END = re.compile(r"[.!?\u2019\"')\]]\s*$")
+
+
+def is_label(text: str, alone: bool) -> bool:
+    """Whether a sentence is a heading or label rather than prose: short and numbered ("6.
+    Trademarks.", even at the head of a paragraph); short, alone in its paragraph, and in
+    capitals or without a sentence's end ("--synchronous", "Version 2.0, January 2004"); or any
+    line that only leads into what follows ("... may affect existing configurations:")."""
+    stripped = text.strip()
+    if stripped.endswith(":"):
+        return True
+    if len(stripped.split()) > LABEL_WORDS:
+        return False
+    if _NUMBERED.match(stripped):  # a run-in heading: "6. Trademarks. This License does not"
+        return True
+    if not alone:
+        return False
+    letters = [c for c in stripped if c.isalpha()]
+    shouted = bool(letters) and all(c.isupper() for c in letters)
+    return shouted or bool(_NUMBERED.match(stripped)) or not _PROSE_END.search(stripped)
+
+
 REFERS_BACK = re.compile(
     r"^\W*(\w+\W+)?(he|she|his|her|him|they|their|them|this|these|it)\b"
     r"|\b(he|she|they) (said|added|told|explained)\b",

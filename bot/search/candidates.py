@@ -20,6 +20,7 @@ from bot.search.analysis import Concept, Key
 
 SHORTLIST = 300  # candidates kept for the finer scoring
 SYNONYM_MATCH = 0.85  # share of a concept's weight earned through a synonym, not its own words
+CONTEXT_MATCH = 0.5  # share earned by a sentence whose heading or previous sentence holds it
 
 _T = TypeVar("_T")
 
@@ -37,6 +38,14 @@ def coverage(
         for item in part:
             acc[item] += w * SYNONYM_MATCH
     return acc
+
+
+def holders_of(keys: Iterable[Key], postings: Mapping[Key, Iterable[_T]]) -> set[_T]:
+    """The items holding any of the keys."""
+    out: set[_T] = set()
+    for k in keys:
+        out.update(postings.get(k, ()))
+    return out
 
 
 def holders(c: Concept, postings: Mapping[Key, Iterable[_T]]) -> tuple[set[_T], set[_T]]:
@@ -65,6 +74,10 @@ class IndexedSentence:
     text: str
     keys: frozenset[Key]
     weight: float = 0.0  # idf mass of all its concepts
+    label: bool = False  # a heading or label (analysis.is_label): ranked below prose
+    # What the sentence is about without naming it: its section's heading and the sentence
+    # before it in its paragraph ("Disable CheckHostIP by default. The reason is ...").
+    context: frozenset[Key] = frozenset()
 
 
 class SentencePostings:
@@ -73,6 +86,7 @@ class SentencePostings:
     def __init__(self) -> None:
         self.sentences: dict[int, IndexedSentence] = {}
         self.postings: dict[Key, list[int]] = defaultdict(list)
+        self.context: dict[Key, list[int]] = defaultdict(list)
         self.n = 1
         # A cache per index (not on the class, which would keep every engine alive).
         self.df = lru_cache(maxsize=65536)(self.df)
@@ -82,6 +96,8 @@ class SentencePostings:
         self.sentences[sentence.id] = sentence
         for k in sentence.keys:
             self.postings[k].append(sentence.id)
+        for k in sentence.context - sentence.keys:
+            self.context[k].append(sentence.id)
 
     def finish(self) -> None:
         """Once every sentence is in: the corpus size, and each sentence's idf mass."""
@@ -123,6 +139,9 @@ class SentencePostings:
                 acc[sid] += w
             for sid in other:
                 acc[sid] += w * SYNONYM_MATCH
+            # Held only by the sentence's context: part of the credit.
+            for sid in holders_of(c.keys, self.context) - exact - other:
+                acc[sid] += w * CONTEXT_MATCH
         if not acc and common:  # only common words: gather from the rarest of them
             c, w = min(common, key=lambda cw: self.df(cw[0].keys))
             common.remove((c, w))

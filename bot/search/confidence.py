@@ -5,11 +5,11 @@ The probability must mean the same for a document nobody curated as for one with
 is read from evidence every document has, not from the FAQ alone:
 - `evidence`: the best sentence's final score less a penalty for a close runner-up outside the
   answer (the FAQ-backed score where an entry leads);
-- `coverage`: the share of the question's weight the best sentence holds in its own words,
-  of the weight the index could hold at all (the rest is `unknown`);
+- `coverage`: the share of the question's weight the best sentence holds in its own words;
 - `faq`: how well the leading FAQ entry matched (0 without one);
 - `unknown`: the share of the question's weight in words the index has never seen: a question
-  about something the document never names is most likely one it does not answer;
+  about something the document never names is most likely one it does not answer
+  (`mostly_unknown` grows from half the question's weight on);
 - `cue_missing`: the question asks a when/how many/how far the best sentence has no date,
   number or distance for;
 - `margin`: how far the best sentence leads the runner-up;
@@ -18,21 +18,25 @@ is read from evidence every document has, not from the FAQ alone:
 A logistic regression over these (bot/calibrate.py) gives the probability. Refit it whenever
 scoring changes: `python -m bot fit` scores the training sets (tests/data/questions.jsonl on the
 article with and without its FAQ, and the documents `tests/data/docs/split.toml` marks for
-tuning, uncurated) with no threshold, fits the weights and picks the threshold that maximises
-top-1 plus out-of-scope refusals there; it prints both, for WEIGHTS and THRESHOLD below.
+tuning, uncurated) with no threshold, fits the weights and picks the threshold (bot/fit.py
+says by what rule); it prints both, for WEIGHTS and THRESHOLD below.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence, Set
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 
 from bot.calibrate import logistic
 
-FEATURES = ("evidence", "coverage", "faq", "unknown", "cue_missing", "margin", "single")
+FEATURES = (
+    "evidence", "coverage", "faq", "unknown", "mostly_unknown", "cue_missing", "margin", "single"
+)
 # Fitted by `python -m bot fit` (intercept first, then one weight per feature in FEATURES).
-WEIGHTS: tuple[float, ...] = (-1.943, 1.201, 0.826, 2.041, -0.666, -2.967, 5.473, -1.948)
-THRESHOLD = 0.36
+WEIGHTS: tuple[float, ...] = (
+    -3.167, 0.581, 3.013, 2.049, 2.791, -3.695, -2.768, 5.597, -1.219
+)
+THRESHOLD = 0.39
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +51,12 @@ class Evidence:
     margin: float
     single: float
 
+    @property
+    def mostly_unknown(self) -> float:
+        return max(0.0, self.unknown - 0.5) * 2
+
     def vector(self) -> tuple[float, ...]:
-        return astuple(self)
+        return tuple(getattr(self, name) for name in FEATURES)
 
 
 def evidence(

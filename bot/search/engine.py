@@ -21,7 +21,15 @@ from rapidfuzz import fuzz, process
 
 from bot.answer import Answer, DocumentInfo, Excerpt, FaqHit, Suggestion
 from bot.message import read_message
-from bot.search.analysis import REFERS_BACK, Analyzer, Concept, Key, question_types, spelling_words
+from bot.search.analysis import (
+    REFERS_BACK,
+    Analyzer,
+    Concept,
+    Key,
+    is_label,
+    question_types,
+    spelling_words,
+)
 from bot.search.candidates import IndexedSentence, Phrasing, PhrasingPostings, SentencePostings
 from bot.search.confidence import Evidence, evidence, probability, refuses
 from bot.search.scoring import SUGGESTIONS, Scorer
@@ -93,18 +101,34 @@ class Engine:
         self.sentences: dict[int, IndexedSentence] = self._postings.sentences
         vocab_count: dict[str, int] = defaultdict(int)
         names: frozenset[Key] = frozenset()  # who the previous sentence was about
+        heading: frozenset[Key] = frozenset()  # the section's heading, context of its prose
+        before: tuple[tuple[str, int], frozenset[Key]] = (("", -1), frozenset())
         prev_doc = None
+        alone = {
+            (r["document"], r["paragraph"])
+            for r in db.query(
+                "select document, paragraph from sentences group by document, paragraph "
+                "having count(*) = 1"
+            )
+        }
         for r in db.query("select * from sentences order by id"):
             concepts = analyzer.concepts(r["text"], grow=True)
             keys = frozenset(k for c in concepts for k in c.keys)
             if r["document"] != prev_doc:
-                names, prev_doc = frozenset(), r["document"]
+                names, heading, prev_doc = frozenset(), frozenset(), r["document"]
             if REFERS_BACK.search(r["text"]):  # "He added that ...": the names carry over
                 keys |= names
             names = (keys & analyzer.alias_keys) or names
+            where = (r["document"], r["paragraph"])
+            label = is_label(r["text"], where in alone)
+            context = heading | (before[1] if before[0] == where else frozenset())
+            if label:
+                heading, context = keys, frozenset()
+            before = (where, keys)
             self._postings.add(
                 IndexedSentence(
-                    r["id"], r["document"], r["paragraph"], r["sentence"], r["text"], keys
+                    r["id"], r["document"], r["paragraph"], r["sentence"], r["text"], keys,
+                    label=label, context=context,
                 )
             )
             for c in concepts:
@@ -179,8 +203,7 @@ class Engine:
         unknown = self._unknown_share(query, weights)
         seen = Evidence(
             evidence=raw,
-            # Of what the index could hold at all: unknown words are a feature of their own.
-            coverage=min(1.0, direct.get(top, 0.0) / max(1.0 - unknown, 0.05)),
+            coverage=min(1.0, direct.get(top, 0.0)),
             faq=next((score for score, fid in faqs if fid == lead), 0.0) if lead else 0.0,
             unknown=unknown,
             cue_missing=1.0 if self._scorer.lacks_cue(top, qtypes) else 0.0,

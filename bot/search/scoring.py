@@ -19,6 +19,7 @@ from bot.search.analysis import SPECIFIC, Concept, lacks_cue
 from bot.search.candidates import PhrasingPostings, SentencePostings
 
 CUE_MISS = 0.4  # a sentence lacking what the question type needs keeps this share of its score
+LABEL_SHARE = 0.4  # a heading keeps this share: under what its section earns (CONTEXT_MATCH)
 SUGGESTIONS = 3  # closest FAQ questions offered
 SCORED_AT_LEAST = SUGGESTIONS + 1  # FAQ entries always scored exactly: the suggestions + a lead
 
@@ -46,9 +47,11 @@ class Scorer:
         total = sum(weights) or 1.0
         acc = self._sentences.shortlist(query, weights, cap)
         sentences = self._sentences.sentences
-        # A sentence that says little besides what was asked is the sharper answer.
+        # A sentence that says little besides what was asked is the sharper answer; a heading
+        # says nothing of it.
         return {
             sid: self.cue(covered / total, sid, qtypes)
+            * (LABEL_SHARE if sentences[sid].label else 1.0)
             + 0.02 * covered / (covered + sentences[sid].weight)
             for sid, covered in acc.items()
         }
