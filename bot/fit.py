@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTICLE_SET = ROOT / "tests" / "data" / "questions.jsonl"
 DOCS = ROOT / "tests" / "data" / "docs"
 REFUSAL_COST = 0.5
-MIN_OOS_REFUSED = 0.7  # the bar the issue sets for out-of-scope refusals, uncurated
+# The share of out-of-scope questions each training set must refuse: the project's bars (0.83
+# with a curated FAQ, tests/test_quality.py; 0.70 on documents alone). The bot never guesses.
+MIN_OOS_CURATED, MIN_OOS_UNCURATED = 0.83, 0.70
 L2 = 0.1  # a light penalty: a handful of weights on some 500 questions
 
 
@@ -41,7 +44,8 @@ class Fitted:
 
 
 def training_results(seeds: Path, settings: Settings) -> list[list[Result]]:
-    """Every training question answered with no threshold and no model, set by set."""
+    """Every training question answered with no threshold and no model, set by set: the
+    article curated, the article uncurated, the training documents (uncurated)."""
     raw = dataclasses.replace(settings, threshold=0.0, calibration=None)
     results: list[list[Result]] = []
     with tempfile.TemporaryDirectory(prefix="docbot-fit-") as tmp:
@@ -59,10 +63,11 @@ def training_results(seeds: Path, settings: Settings) -> list[list[Result]]:
     return results
 
 
-def fit(sets: list[list[Result]]) -> Fitted:
+def fit(sets: list[list[Result]], floors: Sequence[float] | None = None) -> Fitted:
     """The weights, fitted on every set pooled, and the threshold that maximises `objective`
     averaged over the sets (so that each counts alike: curated, the same article uncurated,
     and other documents)."""
+    mins = floors or [MIN_OOS_CURATED] + [MIN_OOS_UNCURATED] * (len(sets) - 1)
     pooled = [r for results in sets for r in results]
     usable = [r for r in pooled if len(r.answer.evidence) == len(FEATURES)]
     labels = [r.rank == 1 for r in usable]
@@ -84,15 +89,15 @@ def fit(sets: list[list[Result]]) -> Fitted:
         return top1, refused, wrongly
 
     def objective(threshold: float) -> tuple[bool, float]:
-        """First, that every set refuses at least MIN_OOS_REFUSED of what it does not answer
+        """First, that every set refuses at least its floor of what it does not answer
         (the bot never guesses); then right first quotes and right refusals, less half the
         answerable ones refused: a refusal costs even where the first quote would be wrong,
         as the next may be right."""
         total, safe = 0.0, True
-        for results in sets:
+        for results, floor in zip(sets, mins, strict=True):
             top1, refused, wrongly = figures(results, threshold)
             total += top1 + refused - REFUSAL_COST * wrongly
-            safe = safe and refused >= MIN_OOS_REFUSED
+            safe = safe and refused >= floor
         return safe, total / len(sets)
 
     threshold = max((t / 100 for t in range(5, 96)), key=lambda t: (*objective(t), -t))

@@ -34,7 +34,7 @@ FEATURES = (
 )
 # Fitted by `python -m bot fit` (intercept first, then one weight per feature in FEATURES).
 WEIGHTS: tuple[float, ...] = (
-    -3.167, 0.581, 3.013, 2.049, 2.791, -3.695, -2.768, 5.597, -1.219
+    -3.054, 0.722, 2.751, 1.985, 2.625, -3.589, -2.835, 5.527, -1.163
 )
 THRESHOLD = 0.39
 

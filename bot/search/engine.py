@@ -8,12 +8,14 @@ the eval and the Telegram layer.
 
 from __future__ import annotations
 
+import heapq
 import html
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 import sqlite_utils
@@ -41,6 +43,8 @@ MAX_QUERY_CHARS = 1000  # longer messages are judged on their start; nobody asks
 MAX_EXCERPTS = 5
 MAX_MORE = 20
 RELATIVE_FLOOR = 0.6  # excerpts scoring below this share of the best are dropped
+PHRASE_RERANK = 20  # the best sentences checked for the question's words side by side
+PHRASE_BONUS = 0.1  # at most this much for holding every adjacent pair of the question
 
 
 @dataclass(slots=True)
@@ -184,6 +188,7 @@ class Engine:
         norm = normalise(text)
         qtypes = question_types(norm)
         direct = self._scorer.sentences(query, weights, qtypes, self.settings.candidate_cap)
+        direct = self._phrase_bonus(direct, query, weights)
         # The best sentence scores at least gamma times its direct score: FAQ entries that
         # cannot reach the relevance floor of that are not worth scoring.
         floor = self._relevance_floor(self.settings.direct_weight * max(direct.values(), default=0))
@@ -267,6 +272,26 @@ class Engine:
             if not self._postings.df(c.keys) and not self._phrasing_postings.holds(c.keys)
         )
         return missing / total
+
+    def _phrase_bonus(
+        self, direct: dict[int, float], query: list[Concept], weights: list[float]
+    ) -> dict[int, float]:
+        """The best few sentences gain where they hold two of the question's words side by side
+        as the question has them ("exit status", "key exchange"): a phrase, not two words
+        anywhere in the sentence."""
+        if len(query) < 2 or not direct:
+            return direct
+        total = sum(weights) or 1.0
+        out = dict(direct)
+        for sid in heapq.nlargest(PHRASE_RERANK, direct, key=direct.__getitem__):
+            seq = [c.keys for c in self._sentence_concepts(sid)]
+            held = 0.0
+            for i in range(len(query) - 1):
+                a, b = query[i].keys, query[i + 1].keys
+                if any(a & x and b & y for x, y in pairwise(seq)):
+                    held += weights[i] + weights[i + 1]
+            out[sid] += PHRASE_BONUS * held / (2 * total)
+        return out
 
     def _sentence_concepts(self, sid: int) -> list[Concept]:
         return self.concepts(self.sentences[sid].text)
