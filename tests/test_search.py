@@ -411,3 +411,16 @@ def test_a_heading_is_not_the_answer_while_its_section_says_something(
     assert answer.excerpts[0].text.startswith("This licence does not grant")
     warranty = Engine(db, Settings(threshold=0.0)).ask("is there any warranty")
     assert warranty.excerpts[0].text.startswith("The software is provided as is")
+
+
+def test_a_sentence_that_only_repeats_the_question_ranks_below_the_one_with_the_fact(
+    make_seeds: MakeSeeds, tmp_path: Path
+) -> None:
+    seeds = make_seeds(tmp_path, {"river.txt": (
+        "The Vell bridge reopened.\n\n"
+        "Engineers say the Vell bridge reopened after the flood because its piers were rebuilt "
+        "with steel from the northern mills.\n"
+    )})
+    engine = Engine(build(seeds, tmp_path / "i.sqlite3"), Settings(threshold=0.0))
+    answer = engine.ask("why was the vell bridge reopened")
+    assert answer.excerpts[0].text.startswith("Engineers say")

@@ -34,9 +34,9 @@ FEATURES = (
 )
 # Fitted by `python -m bot fit` (intercept first, then one weight per feature in FEATURES).
 WEIGHTS: tuple[float, ...] = (
-    -3.054, 0.722, 2.751, 1.985, 2.625, -3.589, -2.835, 5.527, -1.163
+    -3.589, 1.607, 3.123, 1.619, 2.796, -3.593, -2.763, 4.498, -0.336
 )
-THRESHOLD = 0.39
+THRESHOLD = 0.4
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,12 +47,12 @@ class Scorer:
         total = sum(weights) or 1.0
         acc = self._sentences.shortlist(query, weights, cap)
         sentences = self._sentences.sentences
-        # A sentence that says little besides what was asked is the sharper answer; a heading
-        # says nothing of it.
+        # Of two sentences holding as much of the question, the one saying more besides is the
+        # answer: the other only repeats what was asked. A heading says nothing of it.
         return {
             sid: self.cue(covered / total, sid, qtypes)
             * (LABEL_SHARE if sentences[sid].label else 1.0)
-            + 0.02 * covered / (covered + sentences[sid].weight)
+            + 0.02 * (1 - covered / (covered + sentences[sid].weight))
             for sid, covered in acc.items()
         }
 
