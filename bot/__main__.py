@@ -1,4 +1,5 @@
-"""Command line: index | ask | chat | eval | bench | run | report | loadtest."""
+"""Command line: index | ask | chat | eval | bench | run | report | forget | bench-report |
+loadtest | faq (lint, apply)."""
 
 from __future__ import annotations
 
@@ -82,6 +83,20 @@ def _parser() -> argparse.ArgumentParser:
     fmt.add_argument("--csv", action="store_true", help="one CSV table with a section column")
     p.set_defaults(seeds=None, db=None)
     p = sub.add_parser(
+        "forget", help="delete one person's questions and votes from the question log"
+    )
+    p.add_argument("--config", type=Path, help="TOML config file (its [log] path and salt)")
+    p.add_argument("--user-id", type=int, required=True, help="the person's numeric Telegram id")
+    p.set_defaults(seeds=None, db=None)
+    p = sub.add_parser(
+        "bench-report", help="time the report, /stats and forget on a big synthetic log"
+    )
+    _common(p)
+    p.add_argument("--rows", type=int, default=1_000_000, help="questions (default 1,000,000)")
+    p.add_argument("--keep", type=Path, metavar="FILE",
+                   help="keep the synthetic log here, or reuse it if it exists")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p = sub.add_parser(
         "loadtest", help="push updates through the real bot against a local fake Bot API"
     )
     _common(p)
@@ -100,7 +115,30 @@ def _parser() -> argparse.ArgumentParser:
         help="push this many updates a second (default 0: all at once, a burst)",
     )
     p.add_argument("--json", action="store_true", help="one JSON object")
+    _faq_parser(sub)
     return parser
+
+
+def _faq_parser(sub: argparse._SubParsersAction) -> None:
+    """`faq <step>`: the editor's tools, one sub-command each (FAQ_COMMANDS)."""
+    faq = sub.add_parser("faq", help="curate the FAQ: lint it, apply reviewed proposals")
+    steps = faq.add_subparsers(dest="faq_command", required=True)
+    p = steps.add_parser(
+        "lint", help="check that every answer says only what its cites say, and more"
+    )
+    _common(p)
+    p = steps.add_parser("apply", help="merge reviewed proposals (a TOML file) into faq.toml")
+    _common(p)
+    p.add_argument("file", type=Path, help="proposals in the format of seeds/faq.toml")
+    p.add_argument(
+        "--check", action="store_true",
+        help="answer the project's question sets before and after; refuse on a regression",
+    )
+    p.add_argument("--force", action="store_true", help="merge despite a regression or lint error")
+    p.add_argument(
+        "--questions", type=Path, action="append", metavar="FILE",
+        help="a question set (JSONL) for --check instead of the project's; repeatable",
+    )
 
 
 def _engine(cfg: configuration.Config) -> Engine:
@@ -140,6 +178,18 @@ def cmd_index(args: argparse.Namespace, cfg: configuration.Config) -> int:
         print(f"warning: {status.warning}", file=sys.stderr)
         return 1
     print(f"{'built' if status.built else 'up to date'}: {status.path}")
+    if status.built:  # the FAQ's lint, as warnings: the editor hears of it, the build stands
+        from bot.faqlint import lint_seeds
+        from bot.ingest import read_seeds
+        from bot.search import Engine
+
+        try:
+            engine = Engine(cfg.db, cfg.matching)
+            findings = [str(f) for f in lint_seeds(read_seeds(cfg.seeds), engine)]
+        except Exception as exc:  # the index is built and good: a lint that fails says so
+            findings = [f"could not run ({type(exc).__name__}: {exc})"]
+        for finding in findings:
+            print(f"warning: faq lint: {finding}", file=sys.stderr)
     return 0
 
 
@@ -287,10 +337,71 @@ def cmd_report(args: argparse.Namespace, cfg: configuration.Config) -> int:
     return 0
 
 
+def cmd_forget(args: argparse.Namespace, cfg: configuration.Config) -> int:
+    """For requests that reach the admins by other channels than /forget."""
+    import sqlite3
+
+    from bot.questionlog import QuestionLog
+
+    if not cfg.log_db.is_file():
+        print(f"no question log at {cfg.log_db}: nothing to forget")
+        return 0
+    try:
+        with QuestionLog(
+            cfg.log_db, cfg.store_questions, cfg.log_salt or None, cfg.log_keep_days
+        ) as question_log:
+            gone = question_log.forget(args.user_id)
+    except sqlite3.Error as exc:
+        print(f"error: cannot change the question log {cfg.log_db}: {exc}", file=sys.stderr)
+        return 2
+    def n(count: int, word: str) -> str:
+        return f"{count} {word}{'' if count == 1 else 's'}"
+
+    print(
+        f"removed {n(gone.rows, 'row')} of user {args.user_id} from {cfg.log_db}:"
+        f" {n(gone.questions, 'question')}, {n(gone.votes, 'vote')},"
+        f" {n(gone.votes_on_their_answers, 'vote')} of others on their answers"
+    )
+    return 0
+
+
+def cmd_bench_report(args: argparse.Namespace, cfg: configuration.Config) -> int:
+    from bot.bench import run_report_bench
+
+    return run_report_bench(cfg, args.rows, as_json=args.json, keep=args.keep)
+
+
 def cmd_loadtest(args: argparse.Namespace, cfg: configuration.Config) -> int:
     from bot.loadtest import main as loadtest
 
     return loadtest(args, cfg)
+
+
+def cmd_faq_lint(args: argparse.Namespace, cfg: configuration.Config) -> int:
+    """Findings one a line; exit 1 when any is an error."""
+    from bot.faqlint import ERROR, lint, summary
+
+    findings = lint(cfg.seeds, cfg.matching)
+    for f in findings:
+        print(f)
+    print(summary(findings))
+    return 1 if any(f.severity == ERROR for f in findings) else 0
+
+
+def cmd_faq_apply(args: argparse.Namespace, cfg: configuration.Config) -> int:
+    from bot.faqapply import main as apply
+
+    return apply(args, cfg)
+
+
+FAQ_COMMANDS = {
+    "lint": cmd_faq_lint,
+    "apply": cmd_faq_apply,
+}
+
+
+def cmd_faq(args: argparse.Namespace, cfg: configuration.Config) -> int:
+    return FAQ_COMMANDS[args.faq_command](args, cfg)
 
 
 COMMANDS = {
@@ -302,7 +413,10 @@ COMMANDS = {
     "bench": cmd_bench,
     "run": cmd_run,
     "report": cmd_report,
+    "forget": cmd_forget,
+    "bench-report": cmd_bench_report,
     "loadtest": cmd_loadtest,
+    "faq": cmd_faq,
 }
 
 

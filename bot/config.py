@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.questionlog import MAX_KEEP_DAYS
 from bot.search import Settings
 from bot.search.confidence import FEATURES
 
@@ -54,6 +55,8 @@ class Config:
     store_questions: bool = True
     # Salt for the user hashes in the question log; "" means a random one kept in the log itself.
     log_salt: str = field(default="", repr=False)
+    # Days the question log keeps a row; 0 keeps everything.
+    log_keep_days: int = 0
     matching: Settings = field(default_factory=Settings)
     source: Path | None = None
 
@@ -83,7 +86,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "candidate_cap": int,
         "calibration": list,
     },
-    "log": {"level": str, "path": str, "store_questions": bool, "salt": str},
+    "log": {"level": str, "path": str, "store_questions": bool, "salt": str, "keep_days": int},
 }
 
 
@@ -182,6 +185,11 @@ def load(
     level = lg.get("level", "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(f"log.level must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
+    keep_days = lg.get("keep_days", 0)
+    if not 0 <= keep_days <= MAX_KEEP_DAYS:
+        raise ConfigError(
+            f"log.keep_days must be 0 (keep everything) or 1-{MAX_KEEP_DAYS} days, not {keep_days}"
+        )
     defaults = Settings()
     matching = Settings(
         threshold=float(mt.get("threshold", defaults.threshold)),
@@ -212,6 +220,7 @@ def load(
         log_db=rel(lg.get("path"), Path("data/questions.sqlite3")),
         store_questions=lg.get("store_questions", True),
         log_salt=os.environ.get("BOT_LOG_SALT", "").strip() or lg.get("salt", ""),
+        log_keep_days=keep_days,
         matching=matching,
         source=path,
     )

@@ -1,26 +1,49 @@
-"""Build and open the SQLite index with sqlite-utils: atomic rebuilds, staleness by content hash."""
+"""Build and open the SQLite index with sqlite-utils: atomic rebuilds, staleness by content hash.
+
+Builds are incremental: each document's content hash is stored in `documents.hash`, and a build
+beside a previous index of the same SCHEMA_VERSION takes the paragraphs and sentences of every
+unchanged document from it instead of splitting them again (pysbd is most of a build's time).
+What depends on the whole corpus (FAQ cites, mined aliases, the FTS tables) is recomputed.
+Sentence ids are stable: an unchanged document keeps its ids, a new or changed one gets fresh
+ids above any ever given (kept in meta `next_sentence_id`), so an id is never reused for another
+sentence and a "Context" button sent before a reload still points at its sentence. `--force`
+(build(force=True)) splits everything again and numbers the sentences from 1 in file order.
+"""
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import logging
 import os
 import sqlite3
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlite_utils
 
 from bot.english import english_level
-from bot.ingest import AliasGroup, Document, FaqEntry, SeedError, Seeds, read_seeds, seed_files
+from bot.ingest import (
+    AliasGroup,
+    Document,
+    FaqEntry,
+    Paragraph,
+    SeedError,
+    Seeds,
+    Sentence,
+    read_seeds,
+    seed_files,
+)
 from bot.mining import mine
 from bot.text import normalise
 
 log = logging.getLogger(__name__)
 
 # Bump when the schema or the ingest rules change, so old indexes count as stale.
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +82,12 @@ def resolve_cites(seeds: Seeds) -> dict[str, list[tuple[str, int, int]]]:
     Every cite must resolve to exactly one sentence, and the cites of one entry to different
     sentences: two quotes of one sentence would show it twice in the answer.
     """
-    sentences = [(d, s, normalise(s.text)) for d in seeds.documents for s in d.sentences]
+    find = _cite_finder(seeds)
     out: dict[str, list[tuple[str, int, int]]] = {}
     for entry in seeds.faq:
         refs: list[tuple[str, int, int]] = []
         for n, quote in enumerate(entry.cites):
-            q = normalise(quote)
-            hits = [(d, s) for d, s, norm in sentences if q and q in norm]
+            hits = find(normalise(quote))
             if len(hits) != 1:
                 problem = "matches no sentence" if not hits else f"matches {len(hits)} sentences"
                 raise SeedError(
@@ -87,9 +109,126 @@ def resolve_cites(seeds: Seeds) -> dict[str, list[tuple[str, int, int]]]:
     return out
 
 
+_SEP = "\0"
+
+
+def _cite_finder(seeds: Seeds) -> Callable[[str], list[tuple[Document, Sentence]]]:
+    """A function giving every sentence whose normalised text holds a normalised quote.
+
+    Why not test each sentence in turn: at 100,000 sentences that took most of an incremental
+    build. The sentences are normalised as one string joined by NUL (normalise() works within
+    runs of characters that NUL breaks, and the pieces are stripped as it strips them) and each
+    quote is found with str.find, once per sentence at most. Texts holding a NUL take the slow way.
+    """
+    pairs = [(d, s) for d in seeds.documents for s in d.sentences]
+    texts = [s.text for _, s in pairs]
+    norms: list[str] = []
+    if not any(_SEP in t for t in texts):
+        norms = [n.strip() for n in normalise(_SEP.join(texts)).split(_SEP)]
+    if len(norms) != len(pairs):
+        norms = [normalise(t) for t in texts]
+    slow = any(_SEP in n for n in norms)
+    corpus = _SEP.join(norms)
+    starts = list(itertools.accumulate((len(n) + 1 for n in norms), initial=0))
+
+    def find(q: str) -> list[tuple[Document, Sentence]]:
+        if not q:
+            return []
+        if slow or _SEP in q:
+            return [pair for pair, norm in zip(pairs, norms, strict=True) if q in norm]
+        hits = []
+        at = corpus.find(q)
+        while at >= 0:
+            i = bisect.bisect_right(starts, at) - 1
+            hits.append(pairs[i])
+            at = corpus.find(q, starts[i + 1])
+        return hits
+
+    return find
+
+
 def _cite(entry: FaqEntry, n: int) -> str:
     """The n-th cite of an entry, quoted, with its line when known."""
     return f"cite {entry.cites[n]!r} (line {entry.cite_line(n)})"
+
+
+@dataclass(slots=True)
+class _Previous:
+    """A previous index of this schema, read for the splits of unchanged documents.
+
+    `stored` is handed to read_seeds: it answers for a document whose id and content hash match
+    a row of the old index, and notes the ids its sentences had so that they keep them.
+    """
+
+    db: sqlite_utils.Database
+    hashes: dict[str, str]  # document id -> content hash
+    next_id: int  # the first sentence id never given
+    ids: dict[str, list[int]] = field(default_factory=dict)  # carried document -> sentence ids
+    broken: bool = False  # reading it failed half way: build afresh
+
+    def stored(self, doc_id: str, digest: str) -> tuple[list[Paragraph], list[Sentence]] | None:
+        if self.broken or self.hashes.get(doc_id) != digest:
+            return None
+        try:
+            paragraphs = [
+                Paragraph(r[0], r[1], r[2], r[3])
+                for r in self.db.execute(
+                    "select paragraph, start, end, text from paragraphs where document = ? "
+                    "order by paragraph",
+                    [doc_id],
+                )
+            ]
+            rows = self.db.execute(
+                "select id, paragraph, sentence, start, end, text from sentences "
+                "where document = ? order by id",
+                [doc_id],
+            ).fetchall()
+        except sqlite3.DatabaseError:
+            self.broken = True
+            return None
+        if not paragraphs or not rows:
+            return None
+        self.ids[doc_id] = [r[0] for r in rows]
+        return paragraphs, [Sentence(r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+
+def _open_previous(db_path: Path) -> _Previous | None:
+    """The index at db_path when it can serve unchanged documents (same schema), else None."""
+    if not db_path.exists():
+        return None
+    try:
+        db = sqlite_utils.Database(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True))
+    except sqlite3.DatabaseError:
+        return None
+    try:
+        meta = {r[0]: r[1] for r in db.execute("select key, value from meta")}
+        if meta.get("schema") != SCHEMA_VERSION:
+            db.close()
+            return None
+        hashes = {r[0]: r[1] for r in db.execute("select id, hash from documents")}
+        top = db.execute("select max(id) from sentences").fetchone()[0] or 0
+        next_id = max(int(meta.get("next_sentence_id", 0)), top + 1)
+    except (sqlite3.DatabaseError, ValueError):
+        db.close()
+        return None
+    return _Previous(db, hashes, next_id)
+
+
+def sentence_ids(
+    documents: list[Document], previous: _Previous | None
+) -> tuple[dict[str, list[int]], int]:
+    """Each document's sentence ids, and the next id never given: a document carried over keeps
+    its ids; a new or changed one gets a fresh run above every id the previous index gave."""
+    carried = previous.ids if previous is not None else {}
+    next_id = previous.next_id if previous is not None else 1
+    out: dict[str, list[int]] = {}
+    for d in documents:
+        if not d.split and d.id in carried and len(carried[d.id]) == len(d.sentences):
+            out[d.id] = carried[d.id]
+        else:
+            out[d.id] = list(range(next_id, next_id + len(d.sentences)))
+            next_id += len(d.sentences)
+    return out, next_id
 
 
 _EMPTY_SCHEMAS: dict[str, dict[str, type]] = {
@@ -120,12 +259,25 @@ def alias_groups(seeds: Seeds) -> list[AliasGroup]:
     return groups
 
 
-def _write(db: sqlite_utils.Database, seeds: Seeds, digest: str) -> None:
+def _write(
+    db: sqlite_utils.Database,
+    seeds: Seeds,
+    digest: str,
+    ids: dict[str, list[int]] | None = None,
+    next_id: int | None = None,
+) -> None:
+    """Write the index; `ids` gives each document's sentence ids (default: 1, 2, ... in order)."""
     cites = resolve_cites(seeds)
     docs: list[Document] = seeds.documents
+    if ids is None:
+        ids, next_id = sentence_ids(docs, None)
     with db.conn:
         db["meta"].insert_all(
-            [{"key": "seeds_hash", "value": digest}, {"key": "schema", "value": SCHEMA_VERSION}],
+            [
+                {"key": "seeds_hash", "value": digest},
+                {"key": "schema", "value": SCHEMA_VERSION},
+                {"key": "next_sentence_id", "value": str(next_id)},
+            ],
             pk="key",
         )
         db["documents"].insert_all(
@@ -138,44 +290,33 @@ def _write(db: sqlite_utils.Database, seeds: Seeds, digest: str) -> None:
                     "date": d.date,
                     "language": d.language,
                     "url": d.url,
+                    "hash": d.hash,
                 }
                 for d in docs
             ],
             pk="id",
         )
-        db["paragraphs"].insert_all(
-            [
-                {
-                    "document": d.id,
-                    "paragraph": p.number,
-                    "start": p.start,
-                    "end": p.end,
-                    "text": p.text,
-                }
-                for d in docs
-                for p in d.paragraphs
-            ],
-            pk=("document", "paragraph"),
+        # The two big tables by plain executemany: sqlite-utils' insert_all spent more than a
+        # second per 100,000 rows on type checks, most of an incremental build.
+        span = {"start": int, "end": int, "text": str}
+        db["paragraphs"].create(
+            {"document": str, "paragraph": int, **span}, pk=("document", "paragraph")
         )
-        sid = 0
-        rows = []
-        for d in docs:
-            for s in d.sentences:
-                sid += 1
-                rows.append(
-                    {
-                        "id": sid,
-                        "document": d.id,
-                        "paragraph": s.paragraph,
-                        "sentence": s.number,
-                        "start": s.start,
-                        "end": s.end,
-                        "text": s.text,
-                    }
-                )
-        db["sentences"].insert_all(rows, pk="id")
+        db.conn.executemany(
+            "insert into paragraphs values (?, ?, ?, ?, ?)",
+            ((d.id, p.number, p.start, p.end, p.text) for d in docs for p in d.paragraphs),
+        )
+        rows = sorted(
+            (sid, d.id, s.paragraph, s.number, s.start, s.end, s.text)
+            for d in docs
+            for sid, s in zip(ids[d.id], d.sentences, strict=True)
+        )
+        db["sentences"].create(
+            {"id": int, "document": str, "paragraph": int, "sentence": int, **span}, pk="id"
+        )
+        db.conn.executemany("insert into sentences values (?, ?, ?, ?, ?, ?, ?)", rows)
         db["sentences"].create_index(["document", "paragraph", "sentence"], unique=True)
-        sentence_id = {(r["document"], r["paragraph"], r["sentence"]): r["id"] for r in rows}
+        sentence_id = {(r[1], r[2], r[3]): r[0] for r in rows}
         entries: list[FaqEntry] = seeds.faq
         db["faq"].insert_all(
             [
@@ -211,9 +352,19 @@ def _write(db: sqlite_utils.Database, seeds: Seeds, digest: str) -> None:
     db["faq_phrasings"].enable_fts(["text"], tokenize="porter unicode61 remove_diacritics 2")
 
 
-def build(seeds_dir: Path, db_path: Path) -> Path:
-    """Build the index into a temporary file beside the target, then rename it into place."""
-    seeds = read_seeds(seeds_dir)
+def build(seeds_dir: Path, db_path: Path, force: bool = False) -> Path:
+    """Build the index into a temporary file beside the target, then rename it into place.
+
+    Unless `force`, the documents unchanged since the index at db_path was built are taken from
+    it rather than split again; the rest (new and changed documents, FAQ, aliases) is done anew.
+    """
+    seeds, previous = _read(seeds_dir, None if force else _open_previous(db_path))
+    ids, next_id = sentence_ids(seeds.documents, previous)
+    split = [d.id for d in seeds.documents if d.split]
+    log.info(
+        "index: %d of %d documents split, %d carried over",
+        len(split), len(seeds.documents), len(seeds.documents) - len(split),
+    )
     digest = seeds_hash(seeds_dir)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=db_path.name + ".", suffix=".tmp", dir=db_path.parent)
@@ -221,7 +372,7 @@ def build(seeds_dir: Path, db_path: Path) -> Path:
     try:
         conn = sqlite3.connect(tmp)
         try:
-            _write(sqlite_utils.Database(conn), seeds, digest)
+            _write(sqlite_utils.Database(conn), seeds, digest, ids, next_id)
             conn.commit()
         finally:
             conn.close()
@@ -230,6 +381,27 @@ def build(seeds_dir: Path, db_path: Path) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return db_path
+
+
+def read_indexed_seeds(seeds_dir: Path, db_path: Path) -> Seeds:
+    """The seeds as read_seeds reads them, every document unchanged since the index at db_path
+    was built taken from it: for what reads the seeds just after a build (the FAQ lint), which
+    would otherwise split the whole library again."""
+    return _read(seeds_dir, _open_previous(db_path))[0]
+
+
+def _read(seeds_dir: Path, previous: _Previous | None) -> tuple[Seeds, _Previous | None]:
+    """The seeds, unchanged documents from `previous`; and `previous`, None when it was not
+    used (absent, or it failed half way and everything was read afresh)."""
+    if previous is None:
+        return read_seeds(seeds_dir), None
+    try:
+        seeds = read_seeds(seeds_dir, previous.stored)
+    finally:
+        previous.db.close()
+    if previous.broken:
+        return read_seeds(seeds_dir), None
+    return seeds, previous
 
 
 def ensure(seeds_dir: Path, db_path: Path, force: bool = False) -> IndexStatus:
@@ -243,7 +415,7 @@ def ensure(seeds_dir: Path, db_path: Path, force: bool = False) -> IndexStatus:
     if not force and stored_hash(db_path) == digest:
         return IndexStatus(db_path, False)
     try:
-        build(seeds_dir, db_path)
+        build(seeds_dir, db_path, force=force)
     except SeedError as exc:
         if stored_hash(db_path):
             log.warning("index rebuild failed, previous index still serving: %s", exc)

@@ -8,11 +8,12 @@ and `aliases.toml` / `*.aliases.toml`. Problems are raised as SeedError naming f
 from __future__ import annotations
 
 import bisect
+import hashlib
 import itertools
 import json
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,13 @@ class Document:
     url: str = ""
     paragraphs: list[Paragraph] = field(default_factory=list)
     sentences: list[Sentence] = field(default_factory=list)
+    hash: str = ""  # content_hash of its text and metadata: an unchanged document is not re-split
+    split: bool = True  # False when its paragraphs and sentences came from a previous build
+
+
+# The paragraphs and sentences a previous build made of a document with this id and content hash,
+# or None: how an incremental build skips sentence splitting (the slow part) for what is unchanged.
+Stored = Callable[[str, str], tuple[list[Paragraph], list[Sentence]] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +231,17 @@ def _title_from(text: str, path: Path) -> str:
     return path.stem.replace("_", " ").replace("-", " ").strip().capitalize()
 
 
-def read_document(path: Path) -> Document:
+def content_hash(text: str, meta: bytes | None) -> str:
+    """What a document's split depends on: its text, its metadata file (title, language,
+    boilerplate) and the splitter's version, so that upgrading pysbd re-splits everything."""
+    h = hashlib.sha256(f"pysbd {pysbd.__version__}\0".encode())
+    h.update(text.encode("utf-8") + b"\0")
+    h.update(b"no meta" if meta is None else b"meta\0" + meta)
+    return h.hexdigest()
+
+
+def read_document(path: Path, stored: Stored | None = None) -> Document:
+    """Read, check and split one document; `stored` supplies the split of an unchanged one."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -233,6 +251,7 @@ def read_document(path: Path) -> Document:
         raise SeedError(path, None, "the document is empty")
     meta_path = path.with_suffix(".toml")
     meta = load_toml(meta_path) if meta_path.exists() else {}
+    digest = content_hash(text, meta_path.read_bytes() if meta_path.exists() else None)
     for key in ("title", "publisher", "date", "language", "url"):
         if key in meta and not isinstance(meta[key], str):
             raise SeedError(meta_path, None, f"'{key}' must be a string")
@@ -252,7 +271,13 @@ def read_document(path: Path) -> Document:
         date=meta.get("date", ""),
         language=meta.get("language", "en"),
         url=meta.get("url", ""),
+        hash=digest,
     )
+    known = stored(doc.id, digest) if stored is not None else None
+    if known is not None:
+        doc.paragraphs, doc.sentences = known
+        doc.split = False
+        return doc
     spans = _paragraph_spans(text)
     while spans and _is_footer(text[spans[-1][0] : spans[-1][1]], patterns):
         spans.pop()
@@ -355,12 +380,13 @@ def seed_files(seeds_dir: Path) -> list[Path]:
     return sorted(p for p in seeds_dir.iterdir() if p.suffix in {".txt", ".toml"} and p.is_file())
 
 
-def read_seeds(seeds_dir: Path) -> Seeds:
+def read_seeds(seeds_dir: Path, stored: Stored | None = None) -> Seeds:
+    """Everything in the seeds folder, checked; `stored` lets unchanged documents skip splitting."""
     files = seed_files(seeds_dir)
     texts = [p for p in files if p.suffix == ".txt"]
     if not texts:
         raise SeedError(seeds_dir, None, "no documents (*.txt) in the seeds folder")
-    documents = [read_document(p) for p in texts]
+    documents = [read_document(p, stored) for p in texts]
     faq = [e for p in files if _is_faq(p) for e in read_faq(p)]
     seen: dict[str, FaqEntry] = {}
     for e in faq:

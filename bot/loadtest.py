@@ -12,8 +12,11 @@ single 429; the bot sends at most `requests_per_second` (25) a second, so that r
 default (600 updates, ~25 s). A busy bot sheds the "typing" action (see
 `handlers.lightly_loaded`): the report counts those sent, and CPU per update for each side.
 
-Why it needs the repository: the fake lives with the tests and is not part of the package, so an
-installed wheel has no loadtest; it says so in one line.
+Why it needs a checkout of the repository: the fake lives with the tests (tests/fakes/), and
+validates against Telegram's api.json from ../shared/, neither of which is part of the package.
+An installed copy has no load test of its own: it says so in one line, and runs with the fake of
+a checkout named by $DOCBOT_CHECKOUT. Nothing is imported from a `tests` package by name, so a
+stray `tests` package in site-packages is never mistaken for the checkout's.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import importlib.util
 import json
 import logging
 import multiprocessing
+import os
 import random
 import resource
 import sqlite3
@@ -42,7 +46,8 @@ from typing import Any
 from bot.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
-FAKES = ROOT / "tests" / "fakes"
+FAKES = ROOT / "tests" / "fakes"  # when the package runs from a checkout
+CHECKOUT_ENV = "DOCBOT_CHECKOUT"  # a checkout whose fake an installed copy may use
 DEFAULT_UPDATES = 5000
 DEFAULT_UPDATES_RATE_LIMITED = 600
 FIRST_USER = 10_000_001  # simulated user ids (private chat id = user id, as in Telegram)
@@ -87,35 +92,53 @@ class Result:
         return dataclasses.asdict(self) | {"lost_rows": self.lost_rows, "ok": self.ok}
 
 
+def checkout() -> Path:
+    """The repository the fake (and the question set) come from: $DOCBOT_CHECKOUT, else the
+    folder this package sits in, which is a checkout unless the package was installed."""
+    env = os.environ.get(CHECKOUT_ENV)
+    return Path(env).expanduser() if env else ROOT
+
+
+def fakes_dir() -> Path:
+    return checkout() / "tests" / "fakes" if os.environ.get(CHECKOUT_ENV) else FAKES
+
+
 def fake_bot_api() -> ModuleType:
     """tests/fakes/bot_api.py, imported from its path under a private package name (so a
-    `tests` package installed elsewhere cannot shadow it)."""
-    if not (FAKES / "bot_api.py").is_file():
+    `tests` package installed elsewhere cannot shadow it), with the api.json it validates
+    against found: every way it can be missing is one line saying what to do."""
+    fakes = fakes_dir()
+    if not (fakes / "bot_api.py").is_file():
         raise Unavailable(
-            f"the load test needs the fake Bot API in {FAKES}, which is not installed with the "
-            "package: run it from a checkout of the repository"
+            f"the load test needs the fake Bot API in {fakes}, which is not installed with the "
+            f"package: run it from a checkout of the repository, or set {CHECKOUT_ENV} to one"
         )
     name = "_docbot_fakes"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(
-            name, FAKES / "__init__.py", submodule_search_locations=[str(FAKES)]
+            name, fakes / "__init__.py", submodule_search_locations=[str(fakes)]
         )
         assert spec is not None and spec.loader is not None
         package = importlib.util.module_from_spec(spec)
         sys.modules[name] = package
         spec.loader.exec_module(package)
     try:
-        return importlib.import_module(f"{name}.bot_api")
+        module = importlib.import_module(f"{name}.bot_api")
     except ImportError as exc:
         raise Unavailable(
             f"the fake Bot API needs the dev extras (pip install -e '.[dev]'): {exc}"
         ) from exc
+    try:
+        module.ApiSpec.load()  # cached: the fake's process reads it again, the bot's never
+    except FileNotFoundError as exc:
+        raise Unavailable(f"the fake Bot API cannot validate requests: {exc}") from exc
+    return module
 
 
 def questions(engine: Any) -> list[str]:
     """The project's own question set when present (answered and refused ones alike), else the
     FAQ questions."""
-    own = ROOT / "tests" / "data" / "questions.jsonl"
+    own = checkout() / "tests" / "data" / "questions.jsonl"
     if own.is_file():
         lines = own.read_text(encoding="utf-8").splitlines()
         found = [json.loads(line)["q"] for line in lines if line.strip()]

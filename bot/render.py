@@ -550,6 +550,7 @@ def render_help(username: str = "") -> Rendered:
         _plain("/faq - questions the article answers"),
         _plain("/source - the article: title, publisher, date, size"),
         _plain("/ask <question> - ask (in groups too)"),
+        _plain("/forget - delete your questions and votes from my log"),
         _plain("/help - this text"),
         _Block([_Run("")]),
         _line(("Groups", "b"), ": I answer /ask, messages that mention me and replies to my"

@@ -6,12 +6,13 @@ Read-only over the log `bot.questionlog` writes (safe while the bot runs: the lo
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import re
 import sqlite3
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,12 @@ MAX_EXAMPLES = 5
 LOW_CONFIDENCE = 0.6  # answered, but below this: worth a look
 LOW_LIMIT = 20
 STATS_DAYS = 30  # how far back /stats looks for unanswered questions
+# Up to this many distinct wordings every pair is compared. Beyond, comparing every pair takes
+# minutes (57,000 wordings: 105 s), so a wording is compared only with those sharing one of its
+# RARE_WORDS rarest words: 2 s there, with 99.4% of the questions in the same group as when
+# every pair is compared (`python -m bot bench-report`).
+EXACT_KEYS = 2000
+RARE_WORDS = 3
 SECTIONS = ("unanswered", "disliked", "faq_hits", "low_confidence")
 CSV_FIELDS = ("section", "question", "count", "examples", "answer", "id", "confidence")
 
@@ -51,9 +58,16 @@ class Report:
     low_confidence: list[dict[str, Any]] = field(default_factory=list)
     total: int = 0
     answered: int = 0
+    # The period covered: the first and last question's time (ISO, UTC), and the log's
+    # retention (None: it keeps everything), so a reader knows what "all" means.
+    first: str | None = None
+    last: str | None = None
+    keep_days: int | None = None
 
-    def to_json(self) -> dict[str, list[dict[str, Any]]]:
-        return {name: getattr(self, name) for name in SECTIONS}
+    def to_json(self) -> dict[str, Any]:
+        sections: dict[str, Any] = {name: getattr(self, name) for name in SECTIONS}
+        sections["period"] = {"first": self.first, "last": self.last, "keep_days": self.keep_days}
+        return sections
 
 
 def normalise(question: str) -> str:
@@ -68,8 +82,9 @@ def group_questions(
     """Near-duplicate questions as groups, most asked first.
 
     Greedy: the most asked wording not yet grouped founds a group and takes every ungrouped
-    wording scoring at least `cutoff` against it. Texts that were not stored (None) form one
-    group of their own, since they cannot be compared.
+    wording scoring at least `cutoff` against it (with more than EXACT_KEYS wordings, every
+    ungrouped one sharing one of its RARE_WORDS rarest words). Texts that were not stored
+    (None) form one group of their own, since they cannot be compared.
     """
     wordings: Counter[str] = Counter()
     hidden = 0
@@ -83,21 +98,10 @@ def group_questions(
     for wording, n in wordings.items():
         by_key[normalise(wording)][wording] += n
     keys = sorted(by_key, key=lambda k: (-sum(by_key[k].values()), k))
-    grouped: set[str] = set()
     groups = []
-    for i, key in enumerate(keys):
-        if key in grouped:
-            continue
-        grouped.add(key)
-        members = Counter(by_key[key])
-        # Every key before this one is grouped already. Only a key with words can match others
-        # ("???" normalises to nothing and stays alone).
-        rest = [k for k in keys[i + 1 :] if k not in grouped] if key else []
-        matches = process.extract(
-            key, rest, scorer=fuzz.token_set_ratio, score_cutoff=cutoff, limit=None
-        )
-        for match, _score, _index in matches:
-            grouped.add(match)
+    for founder, matched in _founders(keys, cutoff):
+        members = Counter(by_key[founder])
+        for match in matched:
             members.update(by_key[match])
         ranked = sorted(members.items(), key=lambda item: (-item[1], item[0]))
         groups.append(
@@ -111,6 +115,51 @@ def group_questions(
         groups.append({"question": NOT_STORED, "count": hidden, "examples": []})
     groups.sort(key=lambda g: (-g["count"], g["question"]))
     return groups
+
+
+def _founders(keys: list[str], cutoff: float) -> Iterator[tuple[str, list[str]]]:
+    """Each group's founding key with the keys it takes, `keys` being most asked first."""
+    if len(keys) <= EXACT_KEYS:
+        grouped: set[str] = set()
+        for i, key in enumerate(keys):
+            if key in grouped:
+                continue
+            grouped.add(key)
+            # Every key before this one is grouped already. Only a key with words can match
+            # others ("???" normalises to nothing and stays alone).
+            rest = [k for k in keys[i + 1 :] if k not in grouped] if key else []
+            matches = process.extract(
+                key, rest, scorer=fuzz.token_set_ratio, score_cutoff=cutoff, limit=None
+            )
+            grouped.update(m for m, _, _ in matches)
+            yield key, [m for m, _, _ in matches]
+        return
+    words = [set(key.split()) for key in keys]
+    ungrouped: dict[str, set[int]] = defaultdict(set)  # word -> ungrouped keys that have it
+    for i, ws in enumerate(words):
+        for w in ws:
+            ungrouped[w].add(i)
+    done = [False] * len(keys)
+
+    def take(i: int) -> None:
+        done[i] = True
+        for w in words[i]:
+            ungrouped[w].discard(i)
+
+    for i, key in enumerate(keys):
+        if done[i]:
+            continue
+        take(i)
+        # Rarest among the wordings still ungrouped; ties by the word, so runs agree.
+        rare = sorted(words[i], key=lambda w: (len(ungrouped[w]), w))[:RARE_WORDS]
+        candidates = sorted(set().union(*(ungrouped[w] for w in rare)))
+        matches = process.extract(
+            key, [keys[j] for j in candidates], scorer=fuzz.token_set_ratio,
+            score_cutoff=cutoff, limit=None,
+        )
+        for _, _, index in matches:
+            take(candidates[index])
+        yield key, [m for m, _, _ in matches]
 
 
 def _open(path: Path) -> Database | None:
@@ -138,8 +187,9 @@ _QUESTION_COLUMNS = (
 _FEEDBACK_COLUMNS = "ts, answer_key, user_hash, vote"
 
 
-def _merged(paths: Sequence[Path]) -> Database | None:
-    """Several logs (one per replica) copied into one in-memory log; None if none exists yet.
+def _merged(paths: Sequence[Path]) -> tuple[Database, int | None] | None:
+    """Several logs (one per replica) copied into one in-memory log, with the longest retention
+    among them (None if one keeps everything); None if no log exists yet.
 
     Answer keys are random per answer, so votes still join their question across files. Count
     people across replicas only if they share one salt (BOT_LOG_SALT): hashes differ otherwise.
@@ -149,12 +199,14 @@ def _merged(paths: Sequence[Path]) -> Database | None:
     merged = Database(memory=True)
     ensure_schema(merged)
     found = False
+    keeps: list[int | None] = []
     for path in paths:
         db = _open(path)
         if db is None:
             continue
         found = True
         try:
+            keeps.append(_keep_days(db))
             with merged.atomic():
                 merged["questions"].insert_all(
                     db.query(f"SELECT {_QUESTION_COLUMNS} FROM questions ORDER BY id")
@@ -172,7 +224,13 @@ def _merged(paths: Sequence[Path]) -> Database | None:
     if not found:
         merged.close()
         return None
-    return merged
+    return merged, None if None in keeps else max(k for k in keeps if k is not None)
+
+
+def _keep_days(db: Database) -> int | None:
+    from bot.questionlog import stored_keep_days
+
+    return stored_keep_days(db)
 
 
 def build_report(
@@ -184,13 +242,20 @@ def build_report(
     low_limit: int = LOW_LIMIT,
 ) -> Report:
     """The four sections from the log at `path` (or the logs of several replicas, merged),
-    counting from `since` (UTC) on."""
+    counting from `since` (UTC) on, and the period they cover."""
     paths = [path] if isinstance(path, Path) else list(path)
-    db = _open(paths[0]) if len(paths) == 1 else _merged(paths)
+    if len(paths) == 1:
+        db, keep_days = _open(paths[0]), None
+    else:
+        merged = _merged(paths)
+        db, keep_days = merged if merged is not None else (None, None)
     if db is None:
         return Report()
     try:
-        return _build(db, _since(since), cutoff, low_below, low_limit)
+        if len(paths) == 1:
+            keep_days = _keep_days(db)
+        report = _build(db, _since(since), cutoff, low_below, low_limit)
+        return dataclasses.replace(report, keep_days=keep_days)
     except sqlite3.DatabaseError as exc:
         where = ", ".join(str(p) for p in paths)
         raise LogError(f"cannot read the question log {where}: {exc}") from exc
@@ -201,8 +266,8 @@ def build_report(
 def _build(db: Database, since: str, cutoff: float, low_below: float, low_limit: int) -> Report:
     totals = next(
         db.query(
-            "SELECT count(*) AS total, coalesce(sum(answered), 0) AS answered"
-            " FROM questions WHERE ts >= ?",
+            "SELECT count(*) AS total, coalesce(sum(answered), 0) AS answered,"
+            " min(ts) AS first, max(ts) AS last FROM questions WHERE ts >= ?",
             [since],
         )
     )
@@ -222,24 +287,39 @@ def _build(db: Database, since: str, cutoff: float, low_below: float, low_limit:
             [since],
         )
     )
-    # One wording per question, at its lowest confidence, so a repeated question takes one line.
-    low = [
-        {"question": row["question"] or NOT_STORED, "confidence": row["confidence"]}
-        for row in db.query(
-            "SELECT question, min(confidence) AS confidence FROM questions"
-            " WHERE answered = 1 AND confidence < ? AND ts >= ?"
-            " GROUP BY question ORDER BY confidence, question LIMIT ?",
-            [low_below, since, low_limit],
-        )
-    ]
     return Report(
         unanswered=unanswered,
         disliked=_disliked(db, since),
         faq_hits=faq_hits,
-        low_confidence=low,
+        low_confidence=_low_confidence(db, since, low_below, low_limit),
         total=totals["total"],
         answered=totals["answered"],
+        first=totals["first"],
+        last=totals["last"],
     )
+
+
+def _low_confidence(db: Database, since: str, below: float, limit: int) -> list[dict[str, Any]]:
+    """One line per question at its lowest confidence, lowest first, so a repeated question
+    takes one line. Read in confidence order off the (answered, confidence) index and stopped
+    at `limit` questions: a GROUP BY over every weak answer took half a second at 1M rows."""
+    seen: dict[str | None, float] = {}
+    if limit <= 0:
+        return []
+    rows = db.execute(
+        "SELECT question, confidence FROM questions"
+        " WHERE answered = 1 AND confidence < ? AND ts >= ? ORDER BY confidence, question",
+        [below, since],
+    )
+    for question, confidence in rows:  # a question's first row is its lowest confidence
+        if question not in seen:
+            seen[question] = confidence
+            if len(seen) == limit:
+                break
+    return [
+        {"question": question or NOT_STORED, "confidence": confidence}
+        for question, confidence in seen.items()
+    ]
 
 
 def answer_ref(faq_id: str | None, sentences_json: str | None) -> str:
@@ -306,6 +386,29 @@ def _section(title: str, lines: list[str]) -> list[str]:
     return ["", title, *(lines or ["  (none)"])]
 
 
+def _minute(ts: str) -> str:
+    """A log time as `2025-03-01 10:00 UTC` (stored times are UTC ISO with milliseconds)."""
+    try:
+        return datetime.fromisoformat(ts).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return ts
+
+
+def period_line(report: Report) -> str:
+    """Which questions the report covers: first to last, and how long the log keeps them."""
+    span = (
+        f"From {_minute(report.first)} to {_minute(report.last)}"
+        if report.first and report.last
+        else "No questions in this period"
+    )
+    keeping = (
+        f"; keeping {report.keep_days} days (older questions are deleted)"
+        if report.keep_days
+        else "; keeping everything"
+    )
+    return f"{span}{keeping}."
+
+
 def format_text(report: Report, path: Path | Sequence[Path], since: date | None = None) -> str:
     """The report for a person reading a terminal."""
     span = f" since {since.isoformat()}" if since else ""
@@ -318,6 +421,7 @@ def format_text(report: Report, path: Path | Sequence[Path], since: date | None 
     lines = [
         f"Question log{where}{span}: {report.total} questions, "
         f"{_share(report.answered, report.total)} answered.",
+        period_line(report),
         *_section("Unanswered questions, grouped (most asked first):", unanswered),
         *_section(
             "Answers with the most thumbs-down:",

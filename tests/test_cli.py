@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -254,3 +255,66 @@ def test_a_rate_limit_outside_telegrams_exits_2(
     code, _, err = _run(capsys, "index", "--config", str(config), *paths)
     assert code == 2
     assert err.startswith("error: ") and "requests_per_second" in err
+
+
+def test_forget_removes_one_persons_rows_and_says_how_many(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.answer import Answer
+    from bot.questionlog import QuestionLog
+
+    monkeypatch.delenv("BOT_LOG_SALT", raising=False)
+    log_path = tmp_path / "data" / "questions.sqlite3"
+    config = tmp_path / "bot.toml"
+    config.write_text('[log]\npath = "data/questions.sqlite3"\n', encoding="utf-8")
+    answer = Answer(query="q", answered=False, confidence=0.1)
+    with QuestionLog(log_path) as log:  # its random salt is kept in the file, for the CLI
+        for user, question, key in ((42, "mine", "k1"), (42, "mine too", "k2"),
+                                    (43, "theirs", "k3")):
+            log.record(question=question, answer=answer, chat_type="private", user_id=user,
+                       answer_key=key)
+        log.record_feedback(answer_key="k3", user_id=42, vote=-1)
+        log.record_feedback(answer_key="k3", user_id=43, vote=1)
+    code, out, err = _run(capsys, "forget", "--user-id", "42", "--config", str(config))
+    assert (code, err) == (0, "")
+    assert out == (f"removed 3 rows of user 42 from {log_path}: 2 questions, 1 vote,"
+                   " 0 votes of others on their answers\n")
+    with QuestionLog(log_path) as log:
+        theirs = log.hash_user(43)
+    conn = sqlite3.connect(log_path)
+    try:
+        assert conn.execute("SELECT question, user_hash FROM questions").fetchall() == [
+            ("theirs", theirs)
+        ]
+        assert conn.execute("SELECT user_hash, vote FROM feedback").fetchall() == [(theirs, 1)]
+    finally:
+        conn.close()
+    code, out, _ = _run(capsys, "forget", "--user-id", "42", "--config", str(config))
+    assert code == 0 and out.startswith("removed 0 rows of user 42")
+
+
+def test_forget_without_a_log_creates_none(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text('[log]\npath = "none/questions.sqlite3"\n', encoding="utf-8")
+    code, out, _ = _run(capsys, "forget", "--user-id", "7", "--config", str(config))
+    assert code == 0 and "nothing to forget" in out
+    assert not (tmp_path / "none").exists()
+
+
+@pytest.mark.parametrize("argv", [["forget"], ["forget", "--user-id", "alice"]])
+def test_forget_needs_a_numeric_user_id(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+
+
+def test_a_negative_keep_days_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text("[log]\nkeep_days = -7\n", encoding="utf-8")
+    code, out, err = _run(capsys, "report", "--config", str(config))
+    assert code == 2 and out == ""
+    assert err == "error: log.keep_days must be 0 (keep everything) or 1-36500 days, not -7\n"

@@ -146,3 +146,18 @@ async def test_idle_people_are_forgotten() -> None:
         await asyncio.sleep(0)
     await settle(inbox)
     assert inbox.people <= 2100  # the first 2000 went with a sweep
+
+
+async def test_a_job_to_keep_survives_a_flood() -> None:
+    """/forget sent in the middle of a flood is still done, once, in its turn."""
+    rec = Recorder(seconds=0.05)
+    inbox = Inbox(notify=rec.notify, **FAST)
+    for n in range(30):
+        job = rec.job("ann", n)
+        if n in (5, 6):  # two /forget in a row: one is enough
+            job = Job(job.run, job.drop, keep=True)
+        inbox.submit("ann", job)
+        await asyncio.sleep(0.002)
+    await settle(inbox)
+    answered = rec.numbers("ann")
+    assert 5 in answered and 6 not in answered and answered[-1] == 29

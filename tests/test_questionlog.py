@@ -13,10 +13,11 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from bot import config, questionlog
 from bot.answer import Answer, Excerpt, FaqHit
@@ -326,3 +327,200 @@ def test_sigterm_while_recording_loses_nothing_recorded_before_it(path: Path) ->
     assert recorded >= 2000
     # A call interrupted between `record` returning and the count going up may add one row.
     assert recorded <= rows <= recorded + 1
+
+
+# -- forgetting one person ----------------------------------------------------------------------
+
+
+def _votes(path: Path) -> list[tuple[str, str, int]]:
+    return [(r["answer_key"], r["user_hash"], r["vote"]) for r in _rows(path, "feedback")]
+
+
+def test_forget_removes_that_persons_questions_and_votes_and_nothing_else(path: Path) -> None:
+    alice, bob = 101, 202
+    with QuestionLog(path) as log:
+        for i in range(3):
+            _record(log, i, user_id=alice, answer=_answered(), answer_key=f"a{i}")
+        _record(log, 7, user_id=bob, answer=_answered(), answer_key="b1")
+        _record(log, 8, user_id=bob, answer_key=None)
+        log.record_feedback(answer_key="a0", user_id=alice, vote=-1)  # on her own answer
+        log.record_feedback(answer_key="b1", user_id=alice, vote=1)  # on someone else's
+        log.record_feedback(answer_key="b1", user_id=bob, vote=-1)
+        log.record_feedback(answer_key="a1", user_id=bob, vote=-1)  # on an answer that goes
+        gone = log.forget(alice)
+        bob_hash = log.hash_user(bob)
+    assert gone == questionlog.Forgotten(questions=3, votes=2, votes_on_their_answers=1)
+    assert gone.rows == 6
+    rows = _rows(path)
+    assert [r["question"] for r in rows] == ["question number 7", "question number 8"]
+    assert {r["user_hash"] for r in rows} == {bob_hash}
+    assert _votes(path) == [("b1", bob_hash, -1)]
+
+
+def test_forget_also_removes_rows_still_queued_when_it_was_asked(path: Path) -> None:
+    log = QuestionLog(path)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # nothing can be committed: every row waits in the queue
+    try:
+        for i in range(50):
+            _record(log, i, user_id=5, answer_key=f"k{i}")
+        log.record_feedback(answer_key="k1", user_id=5, vote=1)
+        _record(log, 99, user_id=6)
+        assert log.written == 0
+        result: list[questionlog.Forgotten] = []
+        worker = threading.Thread(target=lambda: result.append(log.forget(5)))
+        worker.start()
+        time.sleep(0.2)
+        assert worker.is_alive()  # it waits for the rows queued before it
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    worker.join(10)
+    log.close()
+    assert result == [questionlog.Forgotten(questions=50, votes=1)]
+    assert [r["question"] for r in _rows(path)] == ["question number 99"]
+
+
+def test_forget_works_when_the_text_is_not_stored(path: Path) -> None:
+    with QuestionLog(path, store_text=False) as log:
+        _record(log, 1, user_id=9, answer_key="k")
+        log.record_feedback(answer_key="k", user_id=9, vote=-1)
+        _record(log, 2, user_id=10)
+        assert log.forget(9) == questionlog.Forgotten(questions=1, votes=1)
+        assert log.forget(9) == questionlog.Forgotten()  # nothing left: harmless again
+    assert [r["user_hash"] for r in _rows(path)] == [QuestionLog(path).hash_user(10)]
+
+
+def test_forget_needs_a_user_id_and_an_open_log(path: Path) -> None:
+    log = QuestionLog(path)
+    with pytest.raises(TypeError):
+        log.forget(None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        log.forget("42")  # type: ignore[arg-type]
+    log.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        log.forget(42)
+
+
+def test_forget_times_out_while_the_database_stays_locked_and_happens_later(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(questionlog, "BUSY_SECONDS", 0.02)
+    log = QuestionLog(path)
+    _record(log, 1, user_id=3)
+    assert log.flush(timeout=5)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    _record(log, 2, user_id=3)
+    try:
+        with pytest.raises(TimeoutError):
+            log.forget(3, timeout=0.3)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    log.close()
+    assert _rows(path) == []
+
+
+# -- retention ----------------------------------------------------------------------------------
+
+
+def _insert_old(path: Path, days_ago: float, count: int, key_prefix: str = "old") -> None:
+    """Rows written straight into the file, dated `days_ago`, each with a vote."""
+    at = (datetime.now(UTC) - timedelta(days=days_ago)).isoformat(timespec="milliseconds")
+    conn = sqlite3.connect(path)
+    with conn:
+        for i in range(count):
+            conn.execute(
+                "INSERT INTO questions (ts, chat_type, user_hash, question, answered, answer_key)"
+                " VALUES (?, 'private', 'h', ?, 0, ?)",
+                [at, f"{key_prefix} question {i}", f"{key_prefix}{i}"],
+            )
+            conn.execute(
+                "INSERT INTO feedback (ts, answer_key, user_hash, vote) VALUES (?, ?, 'h', -1)",
+                [at, f"{key_prefix}{i}"],
+            )
+    conn.close()
+
+
+def test_opening_with_keep_days_deletes_older_rows_and_keeps_the_recent(path: Path) -> None:
+    QuestionLog(path).close()
+    _insert_old(path, 40, 5, "old")
+    _insert_old(path, 10, 3, "recent")
+    with QuestionLog(path) as log:  # no retention: everything stays
+        assert log.flush(timeout=5)
+        _record(log, 1, answer_key="new")
+        log.record_feedback(answer_key="new", user_id=1, vote=1)
+    assert len(_rows(path)) == 9
+    with QuestionLog(path, keep_days=30) as log:
+        assert log.flush(timeout=5)
+        assert log.purged == 10  # 5 questions and their 5 votes
+        questions = [r["question"] for r in _rows(path)]
+    assert questions == [*(f"recent question {i}" for i in range(3)), "question number 1"]
+    assert sorted(k for k, _, _ in _votes(path)) == ["new", "recent0", "recent1", "recent2"]
+
+
+def test_a_vote_on_a_question_that_ages_out_goes_with_it(path: Path) -> None:
+    with QuestionLog(path) as log:
+        _record(log, 1, answer_key="k", at=datetime.now(UTC) - timedelta(days=8))
+        log.record_feedback(answer_key="k", user_id=2, vote=-1)  # today
+    with QuestionLog(path, keep_days=7) as log:
+        assert log.flush(timeout=5)
+    assert _rows(path) == [] and _rows(path, "feedback") == []
+
+
+def test_retention_runs_again_while_the_log_is_open(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(questionlog, "PURGE_EVERY", 0.2)
+    monkeypatch.setattr(questionlog, "PURGE_CHUNK", 3)  # several transactions
+    with QuestionLog(path, keep_days=1) as log:
+        assert log.flush(timeout=5)
+        _insert_old(path, 2, 10)
+        _record(log, 1)
+        deadline = time.monotonic() + 10
+        while log.purged < 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert log.purged == 20
+        assert log.purge() == 0
+    assert [r["question"] for r in _rows(path)] == ["question number 1"]
+    assert _rows(path, "feedback") == []
+
+
+def test_keep_days_is_kept_in_the_file_for_the_report(path: Path) -> None:
+    def stored() -> int | None:
+        conn = sqlite3.connect(path)
+        try:
+            return questionlog.stored_keep_days(Database(conn))
+        finally:
+            conn.close()
+
+    QuestionLog(path, keep_days=90).close()
+    assert stored() == 90
+    QuestionLog(path).close()
+    assert stored() is None
+
+
+@pytest.mark.parametrize("days", [-1, True, questionlog.MAX_KEEP_DAYS + 1])
+def test_keep_days_must_be_a_number_of_days(path: Path, days: object) -> None:
+    with pytest.raises(ValueError, match="keep_days"):
+        QuestionLog(path, keep_days=days)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("-1", "log.keep_days must be 0"), ('"30"', "wrong type"), ("true", "wrong type"),
+     ("1.5", "wrong type"), ("100000", "log.keep_days must be 0")],
+)
+def test_the_config_rejects_a_bad_keep_days(tmp_path: Path, value: str, message: str) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f"[log]\nkeep_days = {value}\n", encoding="utf-8")
+    with pytest.raises(config.ConfigError, match=message):
+        config.load(cfg)
+
+
+def test_the_config_reads_keep_days(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("[log]\nkeep_days = 90\n", encoding="utf-8")
+    assert config.load(cfg).log_keep_days == 90
+    assert config.load().log_keep_days == 0  # the default keeps everything

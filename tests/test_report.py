@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, date, datetime
+import random
+import sqlite3
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot import report as report_module
 from bot.__main__ import main
 from bot.answer import Answer, Excerpt, FaqHit
 from bot.questionlog import QuestionLog
@@ -29,6 +32,7 @@ SYRIA_PM = [
     "who is the prime minister of syria",
 ]
 FLED = ["how many people fled homs", "How many people fled Homs?"]
+NO_PERIOD = {"period": {"first": None, "last": None, "keep_days": None}}
 
 
 def _no(query: str = "q") -> Answer:
@@ -147,13 +151,15 @@ def test_report_sections_are_ordered_most_first(log_path: Path) -> None:
     assert (report.total, report.answered) == (18, 7)
 
 
-def test_report_json_prints_exactly_one_object_of_four_sections(
+def test_report_json_prints_exactly_one_object_of_four_sections_and_the_period(
     capsys: pytest.CaptureFixture[str], config: str
 ) -> None:
     code, out, err = _run(capsys, "report", "--json", "--config", config)
     assert code == 0 and not err
     data = json.loads(out)
-    assert list(data) == ["unanswered", "disliked", "faq_hits", "low_confidence"]
+    assert list(data) == ["unanswered", "disliked", "faq_hits", "low_confidence", "period"]
+    assert data["period"] == {"first": "2025-03-01T10:00:00.000+00:00",
+                              "last": "2025-03-02T10:00:00.000+00:00", "keep_days": None}
     assert data["unanswered"][0] == {
         "question": "who is the pm of syria",
         "count": 8,
@@ -177,9 +183,10 @@ def test_report_since_leaves_out_earlier_days(
         {"question": "what did the army do", "confidence": 0.5},
         {"question": "is aleppo taken", "confidence": 0.55},
     ]
+    assert data["period"]["first"] == "2025-03-02T10:00:00.000+00:00"
     code, out, _ = _run(capsys, "report", "--json", "--since", "2025-03-03", "--config", config)
     assert json.loads(out) == {"unanswered": [], "disliked": [], "faq_hits": [],
-                               "low_confidence": []}
+                               "low_confidence": [], **NO_PERIOD}
 
 
 def test_report_csv_is_one_table_with_a_section_column(
@@ -204,6 +211,9 @@ def test_report_text_is_readable_and_names_every_section(
     code, out, _ = _run(capsys, "report", "--config", config)
     assert code == 0
     assert "18 questions, 39% answered" in out
+    assert out.splitlines()[1] == (
+        "From 2025-03-01 10:00 UTC to 2025-03-02 10:00 UTC; keeping everything."
+    )
     assert "      8  who is the pm of syria" in out
     assert "~ who's syria's PM?" in out
     for heading in ("Unanswered", "thumbs-down", "FAQ entries", "low confidence"):
@@ -232,7 +242,7 @@ def test_report_without_a_log_says_so_and_creates_nothing(
     code, out, err = _run(capsys, "report", "--json", "--config", str(cfg))
     assert code == 0
     assert json.loads(out) == {"unanswered": [], "disliked": [], "faq_hits": [],
-                               "low_confidence": []}
+                               "low_confidence": [], **NO_PERIOD}
     assert "no questions logged yet" in err
     assert not missing.parent.exists()
 
@@ -312,3 +322,132 @@ def test_report_reads_the_logs_that_exist_and_warns_about_the_others(
     assert json.loads(out) == build_report(log_path).to_json()
     assert err.strip() == f"warning: no question log at {missing}; reporting the others"
     assert not missing.exists()
+
+
+# -- forgetting, retention, the period ----------------------------------------------------------
+
+
+def test_after_forget_the_report_has_none_of_that_persons_questions_or_votes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "q.sqlite3"
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[log]\npath = "{path.name}"\n', encoding="utf-8")
+    alice, bob = 1, 2
+    with QuestionLog(path) as log:
+        _ask(log, "what does alice want to know", _no(), user=alice)
+        _ask(log, "who took homs", _yes(faq="homs"), key="a1", user=alice)
+        _ask(log, "who is the pm of syria", _no(), user=bob)
+        _ask(log, "who captured homs", _yes(faq="homs"), key="b1", user=bob)
+        log.record_feedback(answer_key="a1", user_id=alice, vote=-1, at=DAY2)
+        log.record_feedback(answer_key="b1", user_id=alice, vote=-1, at=DAY2)  # on bob's
+        log.record_feedback(answer_key="b1", user_id=bob, vote=-1, at=DAY2)
+        assert log.flush(timeout=5)
+        before = build_report(path)
+        assert before.disliked[0]["count"] == 3
+        assert log.forget(alice).rows == 4
+    code, out, _ = _run(capsys, "report", "--json", "--config", str(cfg))
+    assert code == 0
+    after = json.loads(out)
+    assert [g["question"] for g in after["unanswered"]] == ["who is the pm of syria"]
+    assert after["faq_hits"] == [{"id": "homs", "count": 1}]
+    assert after["disliked"] == [
+        {"question": "who captured homs", "answer": "faq:homs", "count": 1}  # bob's own vote
+    ]
+    assert "alice" not in out
+
+
+def _old(path: Path, days_ago: int, question: str) -> None:
+    at = (datetime.now(UTC) - timedelta(days=days_ago)).isoformat(timespec="milliseconds")
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute(
+            "INSERT INTO questions (ts, chat_type, question, answered) VALUES (?, 'private', ?, 0)",
+            [at, question],
+        )
+    conn.close()
+
+
+def test_retention_deletes_old_questions_and_the_report_says_which_period_it_covers(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "q.sqlite3"
+    QuestionLog(path).close()
+    _old(path, 400, "a question from last year")
+    _old(path, 20, "a question from this month")
+    recent = datetime.now(UTC) - timedelta(days=1)
+    with QuestionLog(path) as log:
+        _ask(log, "a question from yesterday", _no(), at=recent)
+    assert build_report(path).total == 3  # no retention yet
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[log]\npath = "{path.name}"\nkeep_days = 90\n', encoding="utf-8")
+    assert main(["forget", "--user-id", "12345", "--config", str(cfg)]) == 0  # opens the log
+    capsys.readouterr()
+    report = build_report(path)
+    assert report.total == 2 and report.keep_days == 90
+    assert report.first is not None and report.last is not None
+    first = datetime.fromisoformat(report.first)
+    assert timedelta(days=19) < datetime.now(UTC) - first < timedelta(days=21)
+    assert datetime.fromisoformat(report.last) == recent.replace(
+        microsecond=recent.microsecond // 1000 * 1000
+    )
+    code, out, _ = _run(capsys, "report", "--config", str(cfg))
+    assert code == 0
+    assert "a question from last year" not in out
+    assert f"From {first:%Y-%m-%d %H:%M} UTC to {recent:%Y-%m-%d %H:%M} UTC; keeping 90 days" in out
+    code, out, _ = _run(capsys, "report", "--json", "--config", str(cfg))
+    assert json.loads(out)["period"] == {"first": report.first, "last": report.last,
+                                         "keep_days": 90}
+
+
+def test_merged_logs_report_the_longest_retention_among_them(tmp_path: Path) -> None:
+    paths = [tmp_path / f"{n}.sqlite3" for n in ("a", "b", "c")]
+    for path, days in zip(paths, (30, 90, 0), strict=True):
+        with QuestionLog(path, keep_days=days) as log:
+            _ask(log, "who took homs", _no(), at=datetime.now(UTC))
+    assert build_report(paths[:2]).keep_days == 90
+    assert build_report(paths).keep_days is None  # one of them keeps everything
+
+
+def test_many_wordings_are_grouped_by_shared_rare_words_like_every_pair(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past EXACT_KEYS wordings only those sharing a rare word are compared: the groups must
+    stay those of comparing every pair, here where a typo or filler is all that differs."""
+    rng = random.Random(7)
+    topics = [f"{a} {b}" for a in ("homs", "hama", "aleppo", "idlib", "deraa", "raqqa")
+              for b in ("population", "weather", "mayor", "history", "hospitals")]
+    questions = []
+    for topic in topics:
+        base = f"what is the {topic.split()[1]} of {topic.split()[0]}"
+        for _ in range(rng.randint(3, 9)):
+            word = list(rng.choice(base.split()[3:]))
+            i = rng.randrange(len(word) - 1)
+            word[i], word[i + 1] = word[i + 1], word[i]
+            questions += [base, base.upper() + "?", f"please tell me {base}",
+                          base.replace(base.split()[-1], "".join(word))]
+    exact = group_questions(questions)
+    monkeypatch.setattr(report_module, "EXACT_KEYS", 0)
+    blocked = group_questions(questions)
+    assert blocked == exact
+    assert [g["count"] for g in group_questions([*SYRIA_PM, *FLED, "when did assad leave"])] == [
+        8, 2, 1
+    ]
+
+
+def test_bench_report_times_every_step_on_a_synthetic_log(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    keep = tmp_path / "synthetic.sqlite3"
+    seeds = Path(__file__).resolve().parents[1] / "seeds"
+    code, out, _ = _run(capsys, "bench-report", "--rows", "3000", "--json", "--keep", str(keep),
+                        "--seeds", str(seeds))
+    assert code == 0
+    result = json.loads(out)
+    assert (result["rows"], result["questions"], result["people"] > 100) == (3000, 3000, True)
+    for step in ("report_text_s", "report_json_s", "stats_s", "forget_s", "purge_s"):
+        assert result[step] >= 0
+    assert result["forgotten_rows"] > 0 and result["purge_rows"] > 0
+    report = build_report(keep)  # kept as made: forget and the purge ran on a copy
+    assert report.total == 3000 and 0.6 < report.answered / report.total < 0.8
+    assert report.disliked and report.faq_hits and report.unanswered

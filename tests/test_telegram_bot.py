@@ -375,7 +375,7 @@ async def test_start_lists_documents_examples_and_inline_button(bot: Harness) ->
     assert [b.get("callback_data") for b in buttons(reply)[:3]] == [f"faq:{s.id}" for s in faqs[:3]]
     assert buttons(reply)[3]["switch_inline_query_current_chat"] == ""
     assert [c["command"] for c in bot.fake.registered_commands()] == [
-        "start", "help", "faq", "source", "ask"
+        "start", "help", "faq", "source", "ask", "forget"
     ]
     assert [c["command"] for c in bot.fake.registered_commands({"type": "all_group_chats"})] == [
         "ask"
@@ -1147,3 +1147,62 @@ def test_config_example_documents_every_key_with_its_default(
     assert isinstance(cfg.matching, Settings)
     assert cfg.seeds == tmp_path / default.seeds and cfg.db == tmp_path / default.db
     assert cfg.log_db == tmp_path / default.log_db
+
+
+# ------------------------------------------------------------------------ /forget
+
+
+async def test_forget_removes_that_persons_questions_and_votes_from_the_report(
+    bot: Harness, not_answered: str
+) -> None:
+    from bot.report import build_report
+
+    alice, bob = CHAT, CHAT + 1
+    _, mine = await bot.say(ANSWERED)
+    down = next(b["callback_data"] for b in buttons(mine) if b["text"] == "👎")
+    await bot.press(down, mine, expect_message=False)
+    await bot.say(not_answered)
+    _, theirs = await bot.say(ANSWERED, chat_id=bob, user_id=bob)
+    down = next(b["callback_data"] for b in buttons(theirs) if b["text"] == "👎")
+    await bot.press(down, theirs, expect_message=False, user_id=bob)
+    # In a group, alice votes on bob's answer: her vote goes, his question stays.
+    _, group_answer = await bot.say(f"@{BOT} {ANSWERED}", chat_id=GROUP, user_id=bob)
+    up = next(b["callback_data"] for b in buttons(group_answer) if b["text"] == "👍")
+    await bot.press(up, group_answer, expect_message=False, user_id=alice)
+    bot.log_rows()  # flushed
+    path = bot.state.config.log_db
+    before = build_report(path)
+    assert before.total == 4 and [d["count"] for d in before.disliked] == [2]
+    assert not_answered in [g["question"] for g in before.unanswered]
+
+    # A question and /forget back to back: the question, still queued, is forgotten too.
+    sent = len(bot.fake.sent_messages(alice))
+    bot.fake.push_message("who took homs")
+    bot.fake.push_message("/forget")
+    replies = await bot.fake.wait_for_messages(sent + 2, alice)
+    assert replies[-1]["text"] == "Done: I removed 3 of your questions and 2 votes from my log."
+
+    questions, votes = bot.log_rows(), bot.log_rows("feedback")
+    alice_hash, bob_hash = bot.user_hash(alice), bot.user_hash(bob)
+    assert all(alice_hash not in (r["user_hash"], None) for r in questions + votes)
+    assert [(r["chat_type"], r["question"]) for r in questions] == [
+        ("private", ANSWERED), ("group", ANSWERED)
+    ]
+    assert {r["user_hash"] for r in questions} == {bob_hash}
+    assert [(r["user_hash"], r["vote"]) for r in votes] == [(bob_hash, -1)]
+    after = build_report(path)
+    assert after.total == 2 and [d["count"] for d in after.disliked] == [1]
+    assert not_answered not in str(after.to_json())
+    assert "who took homs" not in str(after.to_json())
+
+
+async def test_forget_is_listed_in_help_and_the_menu_and_silent_in_groups(bot: Harness) -> None:
+    _, help_reply = await bot.say("/help")
+    assert "/forget" in help_reply["text"]
+    menus = [c.params for c in bot.fake.calls("setMyCommands")]
+    private_menu = next(m for m in menus if m.get("scope", {}).get("type", "default") == "default")
+    assert "forget" in [c["command"] for c in private_menu["commands"]]
+    await bot.assert_silent(lambda: bot.fake.push_message("/forget", chat_id=GROUP,
+                                                          chat_type="group"))
+    _, nothing = await bot.say("/forget", chat_id=CHAT + 5, user_id=CHAT + 5)
+    assert nothing["text"] == "Done: I removed 0 of your questions and 0 votes from my log."

@@ -3,6 +3,7 @@ httpx's (so polling backs off and recovers the same), and never the token in an 
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import ssl
@@ -15,12 +16,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pytest
 import pytest_asyncio
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
-from telegram.error import InvalidToken, NetworkError, TimedOut
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 
 from bot.config import Config
 from bot.search import Engine
-from bot.telegram.app import build_application
+from bot.telegram.app import build_application, post_init, post_shutdown, post_stop
 from bot.telegram.transport import AiohttpRequest, tls_context
 from tests.fakes.bot_api import DEFAULT_TOKEN, FakeBotApi
 
@@ -145,3 +146,89 @@ async def test_no_proxy_in_the_environment_is_honoured(
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     async with ours(fake) as bot:
         assert (await bot.get_me()).username
+
+
+# ------------------------------------------------------------------ HTML error pages
+
+
+def _logged(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """Every record at WARNING or above, from any logger (PTB's own included)."""
+    return [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_an_html_502_is_a_short_network_error_and_nothing_logged(
+    fake: FakeBotApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="telegram")
+    async with ours(fake) as bot:
+        fake.fail_next("sendMessage", 502, html=True)
+        with pytest.raises(NetworkError) as caught:
+            await bot.send_message(CHAT, "hello")
+        assert (await bot.send_message(CHAT, "again")).text == "again"
+    message = str(caught.value)
+    assert message.startswith("Bad Gateway (502)") and "non-JSON" in message
+    assert "<html" not in message and "\n" not in message and len(message) < 120
+    assert not isinstance(caught.value, TimedOut)
+    assert _logged(caplog) == []  # PTB logged no "Can not load invalid JSON data" traceback
+
+
+async def test_a_json_5xx_is_still_telegrams_own_error(fake: FakeBotApi) -> None:
+    async with ours(fake) as bot:
+        fake.fail_next("sendMessage", 502, description="Bad Gateway: upstream restarting")
+        with pytest.raises(NetworkError, match="upstream restarting"):
+            await bot.send_message(CHAT, "hello")
+
+
+async def test_html_where_json_belongs_in_a_success_stays_loud(
+    fake: FakeBotApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not an outage but a broken server or proxy: PTB's ERROR with traceback is kept."""
+    async with ours(fake) as bot:
+        fake.fail_next("getMe", 200, html=True)
+        with pytest.raises(TelegramError, match="Invalid server response"):
+            await bot.get_me()
+    assert any(r.levelno == logging.ERROR and r.exc_info for r in _logged(caplog))
+
+
+async def test_the_bot_logs_an_html_502_in_one_line_and_answers_after(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The real Application, polling as `run_polling` polls: a poll and a reply each meet
+    Telegram's HTML 502; each is one log line, with no traceback, and the next question is
+    answered."""
+    caplog.set_level(logging.INFO)
+    async with FakeBotApi() as fake:
+        cfg = Config(token=fake.token, base_url=fake.base_url, log_db=tmp_path / "q.sqlite3")
+        app = build_application(cfg, engine, rate_limiter=False)
+        async with app:
+            await post_init(app)
+            try:
+                fake.fail_next("getUpdates", 502, html=True)
+                await app.updater.start_polling(
+                    timeout=1, poll_interval=0, allowed_updates=Update.ALL_TYPES,
+                    # as run_polling does: a failed poll goes to the bot's error handler
+                    error_callback=lambda exc: app.create_task(app.process_error(None, exc)),
+                )
+                await app.start()
+                await fake.wait_for("getUpdates", predicate=lambda c: c.status == 502)
+                fake.fail_next("sendMessage", 502, html=True)
+                fake.push_message("who took homs?")
+                await fake.wait_for("sendMessage", predicate=lambda c: c.status == 502)
+                await fake.wait_for("sendMessage", predicate=lambda c: c.ok)  # the apology
+                fake.push_message("who took homs?")
+                [*_, reply] = await fake.wait_for("sendMessage", 2, predicate=lambda c: c.ok)
+                assert "Hayat Tahrir al-Sham" in reply.params["text"]
+                await app.updater.stop()
+                await app.stop()
+                await post_stop(app)
+            finally:
+                await post_shutdown(app)
+        fake.assert_no_errors()
+    records = _logged(caplog)
+    assert len(records) == 2, [r.getMessage() for r in records]  # the poll, the reply
+    for record in records:
+        assert record.exc_info is None and record.levelno == logging.WARNING
+        line = record.getMessage()
+        assert "NetworkError" in line and "Bad Gateway (502)" in line
+        assert "\n" not in line and "<html" not in line
+    assert "Traceback" not in caplog.text

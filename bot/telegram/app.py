@@ -65,7 +65,7 @@ async def _open_log(cfg: Config) -> QuestionLog:
     """Open the question log; opening creates the file and its schema, so it runs off the loop."""
     try:
         return await asyncio.to_thread(
-            QuestionLog, cfg.log_db, cfg.store_questions, cfg.log_salt or None
+            QuestionLog, cfg.log_db, cfg.store_questions, cfg.log_salt or None, cfg.log_keep_days
         )
     except (OSError, sqlite3.Error) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc

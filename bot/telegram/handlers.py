@@ -70,6 +70,7 @@ COMMANDS = (
     ("faq", "Questions the article answers"),
     ("source", "The article: title, publisher, date, size"),
     ("ask", "Ask a question (works in groups)"),
+    ("forget", "Delete my questions and votes from the bot's log"),
 )
 GROUP_COMMANDS = (("ask", "Ask a question about the article"),)
 # Shown only to admins (setMyCommands with each admin's chat scope), on top of COMMANDS.
@@ -230,7 +231,9 @@ def _person(update: Update) -> tuple[int, int]:
     return (chat.id if chat else 0, user.id if user else 0)
 
 
-def enqueue(update: Update, context: Context, work: Callable[[], Awaitable[object]]) -> None:
+def enqueue(
+    update: Update, context: Context, work: Callable[[], Awaitable[object]], keep: bool = False
+) -> None:
     """Hand `work` to the sender's queue (bot.telegram.inbox) and return at once, so that no
     update waiting for its chat's flood limit holds one of PTB's update slots. Its errors reach
     the error handlers as a handler's would."""
@@ -244,15 +247,16 @@ def enqueue(update: Update, context: Context, work: Callable[[], Awaitable[objec
     async def drop() -> None:
         await on_dropped(update, context)
 
-    _state(context).inbox.submit(_person(update), Job(run, drop))
+    _state(context).inbox.submit(_person(update), Job(run, drop, keep))
 
 
-def per_person(handler: Handler) -> Handler:
-    """The handler, run in the sender's queue instead of in PTB's update slot (`enqueue`)."""
+def per_person(handler: Handler, keep: bool = False) -> Handler:
+    """The handler, run in the sender's queue instead of in PTB's update slot (`enqueue`);
+    `keep`: never dropped by a flood's coalescing (what a person must not lose, as /forget)."""
 
     @functools.wraps(handler)
     async def queued(update: Update, context: Context) -> None:
-        enqueue(update, context, lambda: handler(update, context))
+        enqueue(update, context, lambda: handler(update, context), keep)
 
     return queued
 
@@ -377,6 +381,40 @@ async def on_ask(update: Update, context: Context) -> None:
         await reply(context, message, render.render_text(HINT_ASK))
         return
     await answer_question(context, message, question)
+
+
+FORGET_SECONDS = 60.0  # how long /forget waits for the log's writer before saying "shortly"
+FORGET_LATER = "My log is busy: your questions and votes will be removed from it shortly."
+FORGET_UNAVAILABLE = "My question log is not available right now. Please try again later."
+
+
+def forgotten_text(questions: int, votes: int) -> str:
+    """The /forget confirmation, counting what went."""
+    vote_word = "vote" if votes == 1 else "votes"
+    return f"Done: I removed {questions} of your questions and {votes} {vote_word} from my log."
+
+
+async def on_forget(update: Update, context: Context) -> None:
+    """/forget (private chats): delete the sender's questions and votes from the question log.
+
+    It runs in the sender's queue, after the messages they sent before it, and the log deletes
+    after the rows already queued: a question asked a moment before /forget goes too.
+    """
+    message = update.effective_message
+    question_log, user_id = _state(context).log, _user_id(message)
+    if question_log is None or user_id is None:
+        text = FORGET_UNAVAILABLE
+    else:
+        try:
+            gone = await question_log.aforget(user_id, timeout=FORGET_SECONDS)
+        except TimeoutError:  # still queued in the writer: it happens once the log is writable
+            text = FORGET_LATER
+        except RuntimeError:  # the log was closed under a late update
+            text = FORGET_UNAVAILABLE
+        else:
+            log.info("forget: removed %d rows from the question log", gone.rows)
+            text = forgotten_text(gone.questions, gone.votes)
+    await reply(context, message, render.render_text(text))
 
 
 async def on_unknown_command(update: Update, context: Context) -> None:
@@ -729,6 +767,8 @@ def register(app: Application) -> None:
         ("source", on_source),
     ):
         app.add_handler(CommandHandler(name, q(callback), filters=private_new))
+    # Private only (in groups no handler matches, so silence); never lost to a flood.
+    app.add_handler(CommandHandler("forget", q(on_forget, keep=True), filters=private_new))
     app.add_handler(CommandHandler("ask", q(on_ask), filters=new))
     admins = filters.User(user_id=_state_of(app).config.admins)
     # Not an admin, or not in a private chat: no handler matches, so /stats and /reload get

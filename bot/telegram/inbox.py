@@ -39,10 +39,12 @@ PRUNE_ABOVE = 1024  # people kept before idle entries are swept
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """What a person asked for: `run` does it; `drop` says it will not be done (optional)."""
+    """What a person asked for: `run` does it; `drop` says it will not be done (optional).
+    A `keep` job (/forget) survives a flood's coalescing: one of them waits at most."""
 
     run: Callable[[], Awaitable[None]]
     drop: Callable[[], Awaitable[None]] | None = None
+    keep: bool = False
 
 
 @dataclass(slots=True)
@@ -168,7 +170,10 @@ class Inbox:
                 await self.on_error(exc)
 
     def _drop_all_but_newest(self, key: Hashable, person: _Person, keep: int) -> None:
-        dropped = [person.waiting.popleft() for _ in range(len(person.waiting) - keep)]
+        older = [person.waiting.popleft() for _ in range(len(person.waiting) - keep)]
+        kept = [] if self._closing else [job for job in older if job.keep][:1]
+        person.waiting.extendleft(kept)
+        dropped = [job for job in older if job not in kept]
         if not dropped:
             return
         self.dropped += len(dropped)

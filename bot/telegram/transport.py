@@ -8,12 +8,19 @@ core keeping up or not. PTB supports this officially: `BaseRequest` is its exten
 
 Errors map as PTB's own transport maps them (TELEGRAM.md): timeouts -> `TimedOut`, anything the
 connection does -> `NetworkError`, so polling backs off and recovers exactly as with httpx. The
-request URL holds the token, so no message built here repeats it. What httpx did for free is
+request URL holds the token, so no message built here repeats it.
+
+A 5xx whose body is not the Bot API's JSON (Telegram's front end answers 502/504 with an HTML
+page during outages) is a `NetworkError` with a one-line message, raised here: left to PTB, its
+`parse_json_payload` logs an ERROR with the JSON decoder's traceback and the whole page before
+the same NetworkError, for what is an expected network condition. Anything else that is not JSON
+(a 200, a 4xx) still goes through PTB and stays loud. What httpx did for free is
 kept: the environment's proxy (HTTPS_PROXY, NO_PROXY) and certifi's CA roots.
 """
 
 from __future__ import annotations
 
+import http
 import json
 import ssl
 import urllib.parse
@@ -134,9 +141,28 @@ class AiohttpRequest(BaseRequest):
             async with self._session.request(
                 method, url, data=data, headers=headers, timeout=timeout, proxy=self._proxy(url)
             ) as resp:
-                return resp.status, await resp.read()
+                status, body = resp.status, await resp.read()
         except TimeoutError as exc:
             raise TimedOut(f"aiohttp: {type(exc).__name__}") from exc
         except aiohttp.ClientError as exc:
             # The class name says what happened; str(exc) may hold the URL, token and all.
             raise NetworkError(f"aiohttp.{type(exc).__name__}") from exc
+        if status >= 500 and not _is_json(body):
+            raise NetworkError(f"{_phrase(status)} ({status}): the server answered with a "
+                               f"non-JSON page ({len(body)} bytes) instead of the Bot API's JSON")
+        return status, body
+
+
+def _is_json(body: bytes) -> bool:
+    try:
+        json.loads(body)
+    except ValueError:  # UnicodeDecodeError is one too
+        return False
+    return True
+
+
+def _phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Server error"

@@ -211,6 +211,14 @@ class _Fault:
     drop: bool
     delay: float
     description: str | None
+    html: bool = False
+
+
+def _html_error_page(status: int) -> bytes:
+    """What Telegram's front end (nginx) answers instead of the Bot API's JSON in an outage."""
+    title = f"{status} {http.HTTPStatus(status).phrase}"
+    return (f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}"
+            "</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n").encode()
 
 
 @dataclass
@@ -812,8 +820,9 @@ class FakeBotApi:
         return _HttpRequest(method.upper(), target, headers, body, keep_alive)
 
     @staticmethod
-    def _encode_response(status: int, body: dict[str, Any], keep_alive: bool) -> bytes:
-        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    def _encode_response(status: int, body: dict[str, Any] | bytes, keep_alive: bool) -> bytes:
+        html = isinstance(body, bytes)  # an HTML error page (fail_next(html=True))
+        payload = body if html else json.dumps(body, ensure_ascii=False).encode("utf-8")
         try:
             reason = http.HTTPStatus(status).phrase
         except ValueError:
@@ -821,7 +830,7 @@ class FakeBotApi:
         head = (
             f"HTTP/1.1 {status} {reason}\r\n"
             "Server: fake-bot-api\r\n"
-            "Content-Type: application/json\r\n"
+            f"Content-Type: {'text/html' if html else 'application/json'}\r\n"
             f"Content-Length: {len(payload)}\r\n"
             f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n"
         )
@@ -870,8 +879,9 @@ class FakeBotApi:
             )
         return params, files
 
-    async def _handle(self, request: _HttpRequest) -> tuple[int, dict[str, Any]] | None:
-        """Answer one request: (status, JSON body), or None to drop the connection."""
+    async def _handle(self, request: _HttpRequest) -> tuple[int, dict[str, Any] | bytes] | None:
+        """Answer one request: (status, JSON body or an HTML page), or None to drop the
+        connection."""
         path = urllib.parse.urlsplit(request.target).path
         match = re.fullmatch(r"/bot([^/]*)/([^/]*)", path)
         if match is None:
@@ -896,6 +906,10 @@ class FakeBotApi:
                 call.dropped = call.injected = True
                 self._notify()
                 return None
+            if fault.status is not None and fault.html:
+                call.injected, call.status = True, fault.status
+                self._notify()
+                return fault.status, _html_error_page(fault.status)
             if fault.status is not None:
                 call.injected = True
                 return self._finish(call, fault.status, self._fault_payload(fault))
@@ -1743,18 +1757,20 @@ class FakeBotApi:
         drop: bool = False,
         delay: float = 0.0,
         description: str | None = None,
+        html: bool = False,
     ) -> None:
         """Make the next ``count`` calls of ``method`` ("*" = any) fail.
 
         ``status`` 429 (the default when nothing else is asked) carries ``retry_after``; 403
         is "bot was blocked by the user"; 5xx are server errors. ``drop`` closes the connection
         without an answer. ``delay`` waits that long first (then answers normally unless a
-        status or drop is also given), to provoke client timeouts.
+        status or drop is also given), to provoke client timeouts. ``html`` answers the status
+        with an HTML page instead of JSON, as Telegram's front end does on 502/504.
         """
         if status is None and not drop and not delay:
             status = 429
         self._faults.append(
-            _Fault(method.lower(), status, retry_after, count, drop, delay, description)
+            _Fault(method.lower(), status, retry_after, count, drop, delay, description, html)
         )
 
     def _take_fault(self, method: str) -> _Fault | None:
