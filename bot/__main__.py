@@ -180,12 +180,15 @@ def cmd_index(args: argparse.Namespace, cfg: configuration.Config) -> int:
     print(f"{'built' if status.built else 'up to date'}: {status.path}")
     if status.built:  # the FAQ's lint, as warnings: the editor hears of it, the build stands
         from bot.faqlint import lint_seeds
-        from bot.ingest import read_seeds
         from bot.search import Engine
 
         try:
-            engine = Engine(cfg.db, cfg.matching)
-            findings = [str(f) for f in lint_seeds(read_seeds(cfg.seeds), engine)]
+            # The documents as the index holds them: reading the seeds would split them all.
+            seeds = index.read_indexed_seeds(cfg.seeds, cfg.db)
+            findings = []
+            if seeds.faq:  # nothing to lint without a FAQ: no engine loaded for it
+                engine = Engine(cfg.db, cfg.matching)
+                findings = [str(f) for f in lint_seeds(seeds, engine)]
         except Exception as exc:  # the index is built and good: a lint that fails says so
             findings = [f"could not run ({type(exc).__name__}: {exc})"]
         for finding in findings:

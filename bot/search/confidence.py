@@ -34,9 +34,9 @@ FEATURES = (
 )
 # Fitted by `python -m bot fit` (intercept first, then one weight per feature in FEATURES).
 WEIGHTS: tuple[float, ...] = (
-    -3.589, 1.607, 3.123, 1.619, 2.796, -3.593, -2.763, 4.498, -0.336
+    -3.853, 1.653, 3.274, 1.567, 3.133, -3.669, -2.645, 6.108, -0.186
 )
-THRESHOLD = 0.4
+THRESHOLD = 0.43
 
 
 @dataclass(frozen=True, slots=True)

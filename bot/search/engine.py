@@ -8,14 +8,12 @@ the eval and the Telegram layer.
 
 from __future__ import annotations
 
-import heapq
 import html
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise
 from pathlib import Path
 
 import sqlite_utils
@@ -34,6 +32,7 @@ from bot.search.analysis import (
 )
 from bot.search.candidates import IndexedSentence, Phrasing, PhrasingPostings, SentencePostings
 from bot.search.confidence import Evidence, evidence, probability, refuses
+from bot.search.rerank import Library, phrase_bonus
 from bot.search.scoring import SUGGESTIONS, Scorer
 from bot.search.settings import Settings
 from bot.search.spelling import Speller
@@ -43,8 +42,6 @@ MAX_QUERY_CHARS = 1000  # longer messages are judged on their start; nobody asks
 MAX_EXCERPTS = 5
 MAX_MORE = 20
 RELATIVE_FLOOR = 0.6  # excerpts scoring below this share of the best are dropped
-PHRASE_RERANK = 20  # the best sentences checked for the question's words side by side
-PHRASE_BONUS = 0.1  # at most this much for holding every adjacent pair of the question
 
 
 @dataclass(slots=True)
@@ -168,6 +165,7 @@ class Engine:
         for w in analyzer.term_words:
             vocab_count[w] += 1
         analyzer.speller = Speller(vocab_count)
+        self._library = Library(self.documents.values(), analyzer)
 
     def concepts(self, text: str, query: bool = False) -> list[Concept]:
         """The concepts of a text; a query has its misspelt and half-typed words mended."""
@@ -188,7 +186,8 @@ class Engine:
         norm = normalise(text)
         qtypes = question_types(norm)
         direct = self._scorer.sentences(query, weights, qtypes, self.settings.candidate_cap)
-        direct = self._phrase_bonus(direct, query, weights)
+        direct = phrase_bonus(direct, query, weights, self._sentence_concepts)
+        direct = self._library.prior(direct, query, weights, self.sentences)
         # The best sentence scores at least gamma times its direct score: FAQ entries that
         # cannot reach the relevance floor of that are not worth scoring.
         floor = self._relevance_floor(self.settings.direct_weight * max(direct.values(), default=0))
@@ -212,7 +211,9 @@ class Engine:
             faq=next((score for score, fid in faqs if fid == lead), 0.0) if lead else 0.0,
             unknown=unknown,
             cue_missing=1.0 if self._scorer.lacks_cue(top, qtypes) else 0.0,
-            margin=min(1.0, lead_by),
+            # Only a runner-up above the relevance floor is certain (FAQ entries below it may go
+            # unscored): the lead is counted up to there.
+            margin=min(lead_by, final[top] - self._relevance_floor(final[top]), 1.0),
             single=1.0 if len(query) == 1 else 0.0,
         )
         confidence = probability(seen, self.settings.calibration)
@@ -272,26 +273,6 @@ class Engine:
             if not self._postings.df(c.keys) and not self._phrasing_postings.holds(c.keys)
         )
         return missing / total
-
-    def _phrase_bonus(
-        self, direct: dict[int, float], query: list[Concept], weights: list[float]
-    ) -> dict[int, float]:
-        """The best few sentences gain where they hold two of the question's words side by side
-        as the question has them ("exit status", "key exchange"): a phrase, not two words
-        anywhere in the sentence."""
-        if len(query) < 2 or not direct:
-            return direct
-        total = sum(weights) or 1.0
-        out = dict(direct)
-        for sid in heapq.nlargest(PHRASE_RERANK, direct, key=direct.__getitem__):
-            seq = [c.keys for c in self._sentence_concepts(sid)]
-            held = 0.0
-            for i in range(len(query) - 1):
-                a, b = query[i].keys, query[i + 1].keys
-                if any(a & x and b & y for x, y in pairwise(seq)):
-                    held += weights[i] + weights[i + 1]
-            out[sid] += PHRASE_BONUS * held / (2 * total)
-        return out
 
     def _sentence_concepts(self, sid: int) -> list[Concept]:
         return self.concepts(self.sentences[sid].text)
@@ -354,3 +335,4 @@ def iter_questions(lines: Iterable[str]) -> Iterable[str]:
         line = line.rstrip("\n")
         if line.strip():
             yield line
+
