@@ -1,5 +1,5 @@
 """Command line: index | ask | chat | eval | bench | run | report | forget | bench-report |
-loadtest | faq (lint, apply)."""
+loadtest | faq (lint, apply, suggest)."""
 
 from __future__ import annotations
 
@@ -139,6 +139,19 @@ def _faq_parser(sub: argparse._SubParsersAction) -> None:
         "--questions", type=Path, action="append", metavar="FILE",
         help="a question set (JSONL) for --check instead of the project's; repeatable",
     )
+    p = steps.add_parser(
+        "suggest", help="propose phrasings and draft entries from the question log (TOML)"
+    )
+    _common(p)
+    p.add_argument(
+        "--log", type=Path, action="append", metavar="PATH",
+        help="a question log to read instead of the config's; repeat to merge several replicas'",
+    )
+    p.add_argument("--since", metavar="YYYY-MM-DD", help="only questions from this day on (UTC)")
+    p.add_argument("--min-count", type=int, default=2, metavar="N",
+                   help="leave out proposals asked fewer than N times (default 2)")
+    p.add_argument("--out", type=Path, metavar="FILE", help="write here instead of stdout")
+    p.add_argument("--json", action="store_true", help="one JSON object instead of TOML")
 
 
 def _engine(cfg: configuration.Config) -> Engine:
@@ -397,9 +410,16 @@ def cmd_faq_apply(args: argparse.Namespace, cfg: configuration.Config) -> int:
     return apply(args, cfg)
 
 
+def cmd_faq_suggest(args: argparse.Namespace, cfg: configuration.Config) -> int:
+    from bot.faqsuggest import main as suggest
+
+    return suggest(args, cfg)
+
+
 FAQ_COMMANDS = {
     "lint": cmd_faq_lint,
     "apply": cmd_faq_apply,
+    "suggest": cmd_faq_suggest,
 }
 
 

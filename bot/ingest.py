@@ -311,6 +311,13 @@ def read_faq(path: Path) -> list[FaqEntry]:
         label = f"FAQ entry {eid!r}" if isinstance(eid, str) else f"FAQ entry #{i + 1}"
         if not isinstance(eid, str) or not ID_RE.match(eid):
             raise SeedError(path, line, f"{label}: 'id' must be 1-40 characters of a-z 0-9 _")
+        # `faq suggest` drafts an entry with its cites but no answer: only the editor can write
+        # one the cites support, so the build refuses the entry until the mark is removed.
+        if raw.get("draft", False) is not False:
+            if raw["draft"] is True:
+                raise SeedError(path, line, f"{label} is a draft (draft = true): write its "
+                                "answer from its cites, then remove the draft line")
+            raise SeedError(path, line, f"{label}: 'draft' must be true or false")
         for key in ("question", "answer"):
             if not isinstance(raw.get(key), str) or not raw[key].strip():
                 raise SeedError(path, line, f"{label}: '{key}' must be a non-empty string")
@@ -319,7 +326,7 @@ def read_faq(path: Path) -> list[FaqEntry]:
                 raise SeedError(path, line, f"{label}: '{key}' must be a list of strings")
         if not raw.get("cites"):
             raise SeedError(path, line, f"{label}: 'cites' needs at least one quote")
-        unknown = set(raw) - {"id", "question", "phrasings", "answer", "cites"}
+        unknown = set(raw) - {"id", "question", "phrasings", "answer", "cites", "draft"}
         if unknown:
             raise SeedError(path, line, f"{label}: unknown key(s) {', '.join(sorted(unknown))}")
         out.append(

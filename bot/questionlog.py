@@ -8,6 +8,14 @@ and still find one person's rows when they ask to be forgotten (`forget`).
 
 Deletions (`forget`, and the retention of `keep_days`) go through the same writer, after every
 row queued before them: a question recorded a moment before /forget is deleted too.
+
+Links (the `links` table) tie a question to a FAQ entry the person chose for it: a tap on a
+suggested FAQ button under a refused answer (kind "button"), with the key of the question's
+answer and of the FAQ answer the tap sent (`shown_key`). They hold no text: the question is found
+by joining `questions` on `answer_key`, so with `store_questions = false` a link is only a count.
+Votes need no link rows: a 👍 or 👎 on an answer a FAQ entry led is read from `feedback` joined
+with `questions.faq_id` (bot.faqsuggest, bot.report), and a 👎 on the answer a tap sent, through
+`shown_key`, marks that tap's link as negative.
 """
 
 from __future__ import annotations
@@ -60,6 +68,16 @@ _QUESTIONS = {
     "answer_key": str,
 }
 _FEEDBACK = {"id": int, "ts": str, "answer_key": str, "user_hash": str, "vote": int}
+_LINKS = {
+    "id": int,
+    "ts": str,
+    "answer_key": str,  # the question's answer (questions.answer_key)
+    "faq_id": str,
+    "user_hash": str,
+    "kind": str,
+    "shown_key": str,  # the answer the link sent (its votes say whether the entry helped)
+}
+LINK_KINDS = ("button",)
 
 
 def new_answer_key() -> str:
@@ -91,6 +109,12 @@ def ensure_schema(db: Database) -> None:
     db["feedback"].create_index(["answer_key", "user_hash"], unique=True, if_not_exists=True)
     db["feedback"].create_index(["user_hash"], if_not_exists=True)  # forget
     db["feedback"].create_index(["ts"], if_not_exists=True)  # retention
+    db["links"].create(_LINKS, pk="id", not_null={"ts", "answer_key", "faq_id", "kind"},
+                       if_not_exists=True)
+    db["links"].create_index(["answer_key"], if_not_exists=True)  # the join to questions
+    db["links"].create_index(["faq_id"], if_not_exists=True)  # per entry, for the report
+    db["links"].create_index(["user_hash"], if_not_exists=True)  # forget
+    db["links"].create_index(["ts"], if_not_exists=True)  # retention
     db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
     # The (ts) index of older logs is a prefix of (ts, answered): one index fewer to update.
     db.execute("DROP INDEX IF EXISTS idx_questions_ts")
@@ -98,16 +122,18 @@ def ensure_schema(db: Database) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Forgotten:
-    """What `forget` removed: the person's questions and votes, and the votes other people
-    cast on those answers (they would point at nothing, and count as an unknown answer)."""
+    """What `forget` removed: the person's questions and votes, the votes other people
+    cast on those answers (they would point at nothing, and count as an unknown answer), and the
+    links to FAQ entries the person made or that pointed at their questions."""
 
     questions: int = 0
     votes: int = 0
     votes_on_their_answers: int = 0
+    links: int = 0
 
     @property
     def rows(self) -> int:
-        return self.questions + self.votes + self.votes_on_their_answers
+        return self.questions + self.votes + self.votes_on_their_answers + self.links
 
 
 @dataclass(slots=True)
@@ -214,6 +240,27 @@ class QuestionLog:
             raise ValueError(f"vote must be +1 or -1, not {vote!r}")
         self._check_open()
         self._queue.put(("f", at or datetime.now(UTC), answer_key, user_id, vote))
+
+    def record_link(
+        self,
+        *,
+        answer_key: str,
+        faq_id: str,
+        user_id: int | None,
+        kind: str = "button",
+        shown_key: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """Queue a link from the question answered under `answer_key` to FAQ entry `faq_id`
+        (the person tapped that entry's suggestion button); `shown_key` is the key of the answer
+        the tap sent. Returns at once."""
+        if kind not in LINK_KINDS:
+            raise ValueError(f"link kind must be one of {LINK_KINDS}, not {kind!r}")
+        if not answer_key or not faq_id:
+            raise ValueError("a link needs an answer key and a FAQ id")
+        self._check_open()
+        self._queue.put(("l", at or datetime.now(UTC), answer_key, faq_id, user_id, kind,
+                         shown_key))
 
     def _check_open(self) -> None:
         if self._closed:
@@ -399,12 +446,17 @@ class QuestionLog:
             elif item is not _STOP:
                 rest.append(item)
 
-    def _rows(self, items: list[tuple]) -> tuple[list[dict], list[dict]]:
-        questions, votes = [], []
+    def _rows(self, items: list[tuple]) -> tuple[list[dict], list[dict], list[dict]]:
+        questions, votes, links = [], [], []
         for item in items:
             try:
                 if item[0] == "q":
                     questions.append(self._question_row(*item[1:]))
+                elif item[0] == "l":
+                    _, at, key, faq_id, user_id, kind, shown = item
+                    links.append(dict(ts=_iso(at), answer_key=key, faq_id=faq_id,
+                                      user_hash=self.hash_user(user_id), kind=kind,
+                                      shown_key=shown))
                 else:
                     _, at, key, user_id, vote = item
                     user = self.hash_user(user_id)
@@ -412,7 +464,7 @@ class QuestionLog:
             except Exception:  # a malformed row must not hold up the others
                 log.exception("question log: dropped a row that could not be encoded")
                 self.dropped += 1
-        return questions, votes
+        return questions, votes, links
 
     def _question_row(
         self,
@@ -443,11 +495,13 @@ class QuestionLog:
         """Commit the items in chunks, retrying a failing chunk until it goes through."""
         for start in range(0, len(items), BATCH_ROWS):
             chunk = items[start : start + BATCH_ROWS]
-            questions, votes = self._rows(chunk)
-            self._commit(db, questions, votes)
+            questions, votes, links = self._rows(chunk)
+            self._commit(db, questions, votes, links)
 
-    def _commit(self, db: Database, questions: list[dict], votes: list[dict]) -> None:
-        delay, failing, count = RETRY_FIRST, False, len(questions) + len(votes)
+    def _commit(
+        self, db: Database, questions: list[dict], votes: list[dict], links: list[dict]
+    ) -> None:
+        delay, failing, count = RETRY_FIRST, False, len(questions) + len(votes) + len(links)
         if self._abandoned:
             self.dropped += count
             return
@@ -458,6 +512,8 @@ class QuestionLog:
                         db["questions"].insert_all(questions)
                     if votes:
                         db["feedback"].insert_all(votes, replace=True)
+                    if links:
+                        db["links"].insert_all(links)
             except sqlite3.OperationalError as exc:  # locked, busy, disk full, I/O: transient
                 if not failing:
                     log.warning("question log: cannot write %d rows (%s); retrying", count, exc)
@@ -472,15 +528,19 @@ class QuestionLog:
                 # Not transient (a constraint, a bad value): retrying the batch would never end,
                 # so write the rows one by one and drop only those that fail.
                 log.exception("question log: a batch failed; writing its rows one by one")
-                self._commit_each(db, questions, votes)
+                self._commit_each(db, questions, votes, links)
                 return
             if failing:
                 log.info("question log: writing again")
             self.written += count
             return
 
-    def _commit_each(self, db: Database, questions: list[dict], votes: list[dict]) -> None:
-        for table, rows, replace in (("questions", questions, False), ("feedback", votes, True)):
+    def _commit_each(
+        self, db: Database, questions: list[dict], votes: list[dict], links: list[dict]
+    ) -> None:
+        tables = (("questions", questions, False), ("feedback", votes, True),
+                  ("links", links, False))
+        for table, rows, replace in tables:
             for row in rows:
                 try:
                     with db.atomic():
@@ -537,13 +597,21 @@ def _forget(db: Database, user: str | None) -> Forgotten:
             " AND q.user_hash IS NOT ?)",
             [user, user],
         ).rowcount
+        # Their taps, and other people's taps under their questions (the same reason as votes).
+        links = conn.execute(
+            "DELETE FROM links WHERE user_hash = ? OR (answer_key IN (SELECT answer_key FROM"
+            " questions WHERE user_hash = ? AND answer_key IS NOT NULL) AND NOT EXISTS (SELECT 1"
+            " FROM questions AS q WHERE q.answer_key = links.answer_key AND q.user_hash IS NOT ?))",
+            [user, user, user],
+        ).rowcount
         questions = conn.execute("DELETE FROM questions WHERE user_hash = ?", [user]).rowcount
-    return Forgotten(questions=questions, votes=votes, votes_on_their_answers=orphans)
+    return Forgotten(questions=questions, votes=votes, votes_on_their_answers=orphans,
+                     links=links)
 
 
 def purge_before(db: Database, cutoff: str) -> int:
-    """Delete questions and votes older than `cutoff` (an ISO UTC time), and the votes on those
-    questions, in transactions of PURGE_CHUNK rows; returns how many rows went."""
+    """Delete questions, votes and links older than `cutoff` (an ISO UTC time), and the votes and
+    links on those questions, in transactions of PURGE_CHUNK rows; returns how many rows went."""
     conn, deleted = db.conn, 0
     while True:
         with db.atomic():
@@ -562,17 +630,24 @@ def purge_before(db: Database, cutoff: str) -> int:
                     ids,
                 ).rowcount
                 deleted += conn.execute(
+                    "DELETE FROM links WHERE answer_key IN (SELECT answer_key FROM questions"
+                    f" WHERE id IN ({marks}) AND answer_key IS NOT NULL)",
+                    ids,
+                ).rowcount
+                deleted += conn.execute(
                     f"DELETE FROM questions WHERE id IN ({marks})", ids
                 ).rowcount
         if len(ids) < PURGE_CHUNK:
             break
-    while True:
-        with db.atomic():
-            gone = conn.execute(
-                "DELETE FROM feedback WHERE id IN"
-                " (SELECT id FROM feedback WHERE ts < ? ORDER BY ts LIMIT ?)",
-                [cutoff, PURGE_CHUNK],
-            ).rowcount
-        deleted += gone
-        if gone < PURGE_CHUNK:
-            return deleted
+    for table in ("feedback", "links"):
+        while True:
+            with db.atomic():
+                gone = conn.execute(
+                    f"DELETE FROM {table} WHERE id IN"
+                    f" (SELECT id FROM {table} WHERE ts < ? ORDER BY ts LIMIT ?)",
+                    [cutoff, PURGE_CHUNK],
+                ).rowcount
+            deleted += gone
+            if gone < PURGE_CHUNK:
+                break
+    return deleted

@@ -86,7 +86,14 @@ def cb_vote(key: str, up: bool) -> str:
     return check_callback_data(f"{'up' if up else 'down'}:{key}")
 
 
-def cb_faq(faq_id: str) -> str:
+def cb_faq(faq_id: str, key: str | None = None) -> str:
+    """`faq:<id>`, or `faq:<id>:<key>` for a suggestion under an answer: `key` is that answer's,
+    so the question log can link the question to the entry the person chose. The key is dropped
+    when it would not fit in 64 bytes (the button still answers, unlinked)."""
+    if key:
+        linked = f"faq:{faq_id}:{key}"
+        if len(linked.encode("utf-8")) <= MAX_CALLBACK_BYTES:
+            return linked
     return check_callback_data(f"faq:{faq_id}")
 
 
@@ -118,6 +125,8 @@ def parse_callback(data: str) -> Callback | None:
             return Callback(kind, sentence_id=int(parts[0]))
         if kind == "faq" and len(parts) == 1 and parts[0]:
             return Callback(kind, faq_id=parts[0])
+        if kind == "faq" and len(parts) == 2 and all(parts):
+            return Callback(kind, faq_id=parts[0], key=parts[1])
         if kind == "faqpage" and len(parts) == 1:
             return Callback(kind, page=int(parts[0]))
     except ValueError:
@@ -411,10 +420,11 @@ def render_answer(
     """The cited answer: FAQ answer first, then up to three quoted excerpts with citations.
 
     `key` names the answer in the bot's cache; without it (inline mode) there is no keyboard.
-    Page 0 is the answer itself, later pages are what "More" shows.
+    Page 0 is the answer itself, later pages are what "More" shows. A refused answer's `key` is
+    carried by its suggestion buttons (`cb_faq`), for the question log's links.
     """
     if not answer.answered:
-        return render_not_found(answer)
+        return render_not_found(answer, key)
     excerpts = all_excerpts(answer)
     pages = page_count(answer)
     page = max(0, min(page, pages - 1))
@@ -464,19 +474,22 @@ def _button_text(text: str, fallback: str) -> str:
     return shorten(" ".join(text.split()), BUTTON_CAP) or fallback
 
 
-def _suggestion_rows(suggestions: Sequence[Suggestion]) -> list[tuple[Button, ...]]:
-    return [(Button(_button_text(s.question, s.id), callback_data=cb_faq(s.id)),)
+def _suggestion_rows(
+    suggestions: Sequence[Suggestion], key: str | None = None
+) -> list[tuple[Button, ...]]:
+    return [(Button(_button_text(s.question, s.id), callback_data=cb_faq(s.id, key)),)
             for s in suggestions]
 
 
-def render_not_found(answer: Answer) -> Rendered:
-    """A plain statement, and the closest questions the article does answer as buttons."""
+def render_not_found(answer: Answer, key: str | None = None) -> Rendered:
+    """A plain statement, and the closest questions the article does answer as buttons (each
+    carrying `key`, the refused answer's, when given)."""
     blocks = [_plain(NOT_FOUND)]
     if answer.others:
         blocks.append(_others_block(answer.others))
     if answer.suggestions:
         blocks.append(_plain("It does answer these questions:"))
-    return Rendered(_assemble(blocks), tuple(_suggestion_rows(answer.suggestions)))
+    return Rendered(_assemble(blocks), tuple(_suggestion_rows(answer.suggestions, key)))
 
 
 def _others_block(others: Sequence[str]) -> _Block:

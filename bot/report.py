@@ -34,8 +34,9 @@ STATS_DAYS = 30  # how far back /stats looks for unanswered questions
 # every pair is compared (`python -m bot bench-report`).
 EXACT_KEYS = 2000
 RARE_WORDS = 3
-SECTIONS = ("unanswered", "disliked", "faq_hits", "low_confidence")
-CSV_FIELDS = ("section", "question", "count", "examples", "answer", "id", "confidence")
+SECTIONS = ("unanswered", "disliked", "faq_hits", "low_confidence", "faq_loop")
+CSV_FIELDS = ("section", "question", "count", "examples", "answer", "id", "confidence",
+              "led", "up", "down", "linked")
 
 _PUNCT = re.compile(r"[^\w\s]|_")
 # Words that change how a question is worded, not what it asks: dropped before comparing, so
@@ -56,6 +57,9 @@ class Report:
     disliked: list[dict[str, Any]] = field(default_factory=list)
     faq_hits: list[dict[str, Any]] = field(default_factory=list)
     low_confidence: list[dict[str, Any]] = field(default_factory=list)
+    # Per FAQ entry, the editor's loop: answers it led, their 👍/👎, and questions linked to
+    # it after a refusal (a tap on its suggestion: its phrasings missed how people ask).
+    faq_loop: list[dict[str, Any]] = field(default_factory=list)
     total: int = 0
     answered: int = 0
     # The period covered: the first and last question's time (ISO, UTC), and the log's
@@ -185,6 +189,7 @@ _QUESTION_COLUMNS = (
     "ts, chat_type, user_hash, question, answered, confidence, faq_id, sentences, answer_key"
 )
 _FEEDBACK_COLUMNS = "ts, answer_key, user_hash, vote"
+_LINK_COLUMNS = "ts, answer_key, faq_id, user_hash, kind, shown_key"
 
 
 def _merged(paths: Sequence[Path]) -> tuple[Database, int | None] | None:
@@ -216,6 +221,10 @@ def _merged(paths: Sequence[Path]) -> tuple[Database, int | None] | None:
                         db.query(f"SELECT {_FEEDBACK_COLUMNS} FROM feedback ORDER BY id"),
                         replace=True,
                     )
+                if "links" in db.table_names():
+                    merged["links"].insert_all(
+                        db.query(f"SELECT {_LINK_COLUMNS} FROM links ORDER BY id")
+                    )
         except sqlite3.DatabaseError as exc:
             merged.close()
             raise LogError(f"cannot read the question log {path}: {exc}") from exc
@@ -231,6 +240,27 @@ def _keep_days(db: Database) -> int | None:
     from bot.questionlog import stored_keep_days
 
     return stored_keep_days(db)
+
+
+def open_logs(path: Path | Sequence[Path]) -> tuple[Database, int | None] | None:
+    """The log at `path` (or several replicas' logs merged in memory) with its retention, for
+    reading; None when nothing was logged yet. The caller closes it."""
+    paths = [path] if isinstance(path, Path) else list(path)
+    if len(paths) != 1:
+        return _merged(paths)
+    db = _open(paths[0])
+    if db is None:
+        return None
+    try:
+        return db, _keep_days(db)
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise LogError(f"cannot read the question log {paths[0]}: {exc}") from exc
+
+
+def has_links(db: Database) -> bool:
+    """Whether the log has the links table (a log written before it existed has not)."""
+    return "links" in db.table_names()
 
 
 def build_report(
@@ -292,6 +322,7 @@ def _build(db: Database, since: str, cutoff: float, low_below: float, low_limit:
         disliked=_disliked(db, since),
         faq_hits=faq_hits,
         low_confidence=_low_confidence(db, since, low_below, low_limit),
+        faq_loop=_faq_loop(db, since),
         total=totals["total"],
         answered=totals["answered"],
         first=totals["first"],
@@ -320,6 +351,37 @@ def _low_confidence(db: Database, since: str, below: float, limit: int) -> list[
         {"question": question or NOT_STORED, "confidence": confidence}
         for question, confidence in seen.items()
     ]
+
+
+def _faq_loop(db: Database, since: str) -> list[dict[str, Any]]:
+    """Per FAQ entry: answers it led (`faq_hits`' count, taps on its buttons included), the 👍
+    and 👎 on those answers, and the questions linked to it by a tap on its suggestion under a
+    refused answer. Most led first."""
+    rows: dict[str, dict[str, Any]] = {}
+
+    def entry(faq_id: str) -> dict[str, Any]:
+        return rows.setdefault(faq_id, {"id": faq_id, "led": 0, "up": 0, "down": 0, "linked": 0})
+
+    for faq_id, n in db.execute(
+        "SELECT faq_id, count(*) FROM questions WHERE faq_id IS NOT NULL AND ts >= ?"
+        " GROUP BY faq_id", [since]
+    ):
+        entry(faq_id)["led"] = n
+    # One question row per answer key (min id), as `_disliked` joins them.
+    for faq_id, up, down in db.execute(
+        "SELECT q.faq_id, coalesce(sum(f.vote > 0), 0), coalesce(sum(f.vote < 0), 0)"
+        " FROM feedback AS f JOIN questions AS q ON q.id ="
+        " (SELECT min(id) FROM questions WHERE answer_key = f.answer_key)"
+        " WHERE q.faq_id IS NOT NULL AND f.ts >= ? GROUP BY q.faq_id", [since]
+    ):
+        entry(faq_id).update(up=up, down=down)
+    if has_links(db):
+        for faq_id, n in db.execute(
+            "SELECT faq_id, count(*) FROM links WHERE kind = 'button' AND ts >= ?"
+            " GROUP BY faq_id", [since]
+        ):
+            entry(faq_id)["linked"] = n
+    return sorted(rows.values(), key=lambda r: (-r["led"], -r["linked"], r["id"]))
 
 
 def answer_ref(faq_id: str | None, sentences_json: str | None) -> str:
@@ -431,6 +493,13 @@ def format_text(report: Report, path: Path | Sequence[Path], since: date | None 
         *_section(
             "Answered with low confidence:",
             [f"  {r['confidence']:>5.2f}  {r['question']}" for r in report.low_confidence],
+        ),
+        *_section(
+            "FAQ entries in the loop (led: answers it gave; linked: questions tied to it by a"
+            " tap on its suggestion after a refusal):",
+            [f"  {'led':>5}  {'👍':>4}  {'👎':>4}  {'linked':>6}  id"] * bool(report.faq_loop)
+            + [f"  {r['led']:>5}  {r['up']:>5}  {r['down']:>5}  {r['linked']:>6}  {r['id']}"
+               for r in report.faq_loop],
         ),
     ]
     return "\n".join(lines)

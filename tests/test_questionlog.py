@@ -524,3 +524,57 @@ def test_the_config_reads_keep_days(tmp_path: Path) -> None:
     cfg.write_text("[log]\nkeep_days = 90\n", encoding="utf-8")
     assert config.load(cfg).log_keep_days == 90
     assert config.load().log_keep_days == 0  # the default keeps everything
+
+
+# -- links from questions to FAQ entries --------------------------------------------------------
+
+
+def test_a_link_keeps_keys_entry_and_hash_but_no_text(path: Path) -> None:
+    with QuestionLog(path, store_text=False) as log:
+        _record(log, 1, user_id=7, answer_key="q1")
+        log.record_link(answer_key="q1", faq_id="homs", user_id=7, shown_key="s1")
+        user = log.hash_user(7)
+        with pytest.raises(ValueError, match="kind"):
+            log.record_link(answer_key="q1", faq_id="homs", user_id=7, kind="guess")
+        with pytest.raises(ValueError, match="answer key"):
+            log.record_link(answer_key="", faq_id="homs", user_id=7)
+    [link] = _rows(path, "links")
+    assert {k: v for k, v in link.items() if k != "ts"} == {
+        "id": 1, "answer_key": "q1", "faq_id": "homs", "user_hash": user, "kind": "button",
+        "shown_key": "s1",
+    }
+    assert all(v not in (7, "7") for v in link.values())  # the id itself is never kept
+    assert [r["question"] for r in _rows(path)] == [None]
+
+
+def test_forget_removes_that_persons_links_and_those_under_their_questions(path: Path) -> None:
+    alice, bob = 101, 202
+    with QuestionLog(path) as log:
+        _record(log, 1, user_id=alice, answer_key="a1")
+        _record(log, 2, user_id=bob, answer_key="b1")
+        log.record_link(answer_key="a1", faq_id="homs", user_id=alice)  # her tap, her question
+        log.record_link(answer_key="b1", faq_id="homs", user_id=alice)  # her tap, his question
+        log.record_link(answer_key="a1", faq_id="aleppo", user_id=bob)  # his tap, her question
+        log.record_link(answer_key="b1", faq_id="aleppo", user_id=bob)  # his, his: stays
+        gone = log.forget(alice)
+        bob_hash = log.hash_user(bob)
+    assert gone == questionlog.Forgotten(questions=1, links=3)
+    assert gone.rows == 4
+    assert [(r["answer_key"], r["faq_id"], r["user_hash"]) for r in _rows(path, "links")] == [
+        ("b1", "aleppo", bob_hash)
+    ]
+
+
+def test_retention_removes_old_links_and_the_links_of_old_questions(path: Path) -> None:
+    old = datetime.now(UTC) - timedelta(days=10)
+    with QuestionLog(path) as log:
+        _record(log, 1, answer_key="old_q", at=old)
+        log.record_link(answer_key="old_q", faq_id="homs", user_id=1)  # today, on an old question
+        _record(log, 2, answer_key="new_q")
+        log.record_link(answer_key="new_q", faq_id="homs", user_id=2, at=old)  # old itself
+        log.record_link(answer_key="new_q", faq_id="aleppo", user_id=2)  # stays
+    with QuestionLog(path, keep_days=7) as log:
+        assert log.flush(timeout=5)
+        assert log.purged == 3  # one question, two links
+    assert [(r["answer_key"], r["faq_id"]) for r in _rows(path, "links")] == [("new_q", "aleppo")]
+    assert [r["answer_key"] for r in _rows(path)] == ["new_q"]

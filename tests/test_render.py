@@ -499,3 +499,18 @@ def test_any_inline_query_gets_results_telegram_accepts(engine: Engine, query: s
         title, _, rendered = item.make()
         assert title.strip()
         accepted(rendered.html)
+
+
+def test_suggestion_buttons_carry_the_refused_answers_key_when_it_fits() -> None:
+    sugg = (Suggestion("homs_who", "Who took Homs?"),)
+    refused = Answer("what?", False, 0.1, suggestions=sugg)
+    r = render.render_answer(refused, DOCS, "AbCd-_12")
+    assert [row[0].callback_data for row in r.keyboard] == ["faq:homs_who:AbCd-_12"]
+    assert parse_callback("faq:homs_who:AbCd-_12") == render.Callback(
+        "faq", key="AbCd-_12", faq_id="homs_who"
+    )
+    assert parse_callback("faq:homs_who") == render.Callback("faq", faq_id="homs_who")
+    assert render.cb_faq("a" * 40, "AbCd-_12") == f"faq:{'a' * 40}:AbCd-_12"  # 53 bytes
+    assert render.cb_faq("a" * 55, "AbCd-_12") == f"faq:{'a' * 55}"  # the key would not fit
+    for bad in ("faq::k", "faq:id:", "faq:a:b:c"):
+        assert parse_callback(bad) is None

@@ -151,13 +151,14 @@ def test_report_sections_are_ordered_most_first(log_path: Path) -> None:
     assert (report.total, report.answered) == (18, 7)
 
 
-def test_report_json_prints_exactly_one_object_of_four_sections_and_the_period(
+def test_report_json_prints_exactly_one_object_of_five_sections_and_the_period(
     capsys: pytest.CaptureFixture[str], config: str
 ) -> None:
     code, out, err = _run(capsys, "report", "--json", "--config", config)
     assert code == 0 and not err
     data = json.loads(out)
-    assert list(data) == ["unanswered", "disliked", "faq_hits", "low_confidence", "period"]
+    assert list(data) == ["unanswered", "disliked", "faq_hits", "low_confidence", "faq_loop",
+                          "period"]
     assert data["period"] == {"first": "2025-03-01T10:00:00.000+00:00",
                               "last": "2025-03-02T10:00:00.000+00:00", "keep_days": None}
     assert data["unanswered"][0] == {
@@ -170,6 +171,7 @@ def test_report_json_prints_exactly_one_object_of_four_sections_and_the_period(
     assert all(set(h) == {"id", "count"} for h in data["faq_hits"])
     assert all(set(r) == {"question", "confidence"} for r in data["low_confidence"])
     assert all(isinstance(r["confidence"], float) for r in data["low_confidence"])
+    assert all(set(r) == {"id", "led", "up", "down", "linked"} for r in data["faq_loop"])
 
 
 def test_report_since_leaves_out_earlier_days(
@@ -186,7 +188,7 @@ def test_report_since_leaves_out_earlier_days(
     assert data["period"]["first"] == "2025-03-02T10:00:00.000+00:00"
     code, out, _ = _run(capsys, "report", "--json", "--since", "2025-03-03", "--config", config)
     assert json.loads(out) == {"unanswered": [], "disliked": [], "faq_hits": [],
-                               "low_confidence": [], **NO_PERIOD}
+                               "low_confidence": [], "faq_loop": [], **NO_PERIOD}
 
 
 def test_report_csv_is_one_table_with_a_section_column(
@@ -195,7 +197,8 @@ def test_report_csv_is_one_table_with_a_section_column(
     code, out, _ = _run(capsys, "report", "--csv", "--config", config)
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert {r["section"] for r in rows} == {"unanswered", "disliked", "faq_hits", "low_confidence"}
+    assert {r["section"] for r in rows} == {"unanswered", "disliked", "faq_hits", "low_confidence",
+                                            "faq_loop"}
     first = rows[0]
     assert (first["section"], first["question"], first["count"]) == (
         "unanswered", "who is the pm of syria", "8"
@@ -242,7 +245,7 @@ def test_report_without_a_log_says_so_and_creates_nothing(
     code, out, err = _run(capsys, "report", "--json", "--config", str(cfg))
     assert code == 0
     assert json.loads(out) == {"unanswered": [], "disliked": [], "faq_hits": [],
-                               "low_confidence": [], **NO_PERIOD}
+                               "low_confidence": [], "faq_loop": [], **NO_PERIOD}
     assert "no questions logged yet" in err
     assert not missing.parent.exists()
 
@@ -451,3 +454,47 @@ def test_bench_report_times_every_step_on_a_synthetic_log(
     report = build_report(keep)  # kept as made: forget and the purge ran on a copy
     assert report.total == 3000 and 0.6 < report.answered / report.total < 0.8
     assert report.disliked and report.faq_hits and report.unanswered
+
+
+# -- the editor's loop: per FAQ entry ------------------------------------------------------------
+
+
+def test_report_shows_per_entry_led_votes_and_links_after_a_refusal(
+    log_path: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with QuestionLog(log_path) as log:
+        for user in (5, 6):  # refused, then a tap on the damascus suggestion
+            _ask(log, "is damascus next", _no(), key=f"r{user}", user=user)
+            log.record_link(answer_key=f"r{user}", faq_id="damascus", user_id=user, at=DAY2)
+        log.record_link(answer_key="r5", faq_id="aleppo", user_id=5, at=DAY1)  # before --since
+    # From the fixture: homs led 3 answers (k1 now 👍, k2 and k3 👎), damascus 1 (k4 👍).
+    loop = build_report(log_path).faq_loop
+    assert loop == [
+        {"id": "homs", "led": 3, "up": 1, "down": 2, "linked": 0},
+        {"id": "damascus", "led": 1, "up": 1, "down": 0, "linked": 2},
+        {"id": "aleppo", "led": 0, "up": 0, "down": 0, "linked": 1},
+    ]
+    assert build_report(log_path, date(2025, 3, 2)).faq_loop == loop[:2]
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[log]\npath = "{log_path.name}"\n', encoding="utf-8")
+    code, out, _ = _run(capsys, "report", "--config", str(cfg))
+    assert code == 0
+    assert "FAQ entries in the loop" in out
+    assert "      3      1      2       0  homs" in out.splitlines()
+    code, out, _ = _run(capsys, "report", "--csv", "--config", str(cfg))
+    rows = [r for r in csv.DictReader(io.StringIO(out)) if r["section"] == "faq_loop"]
+    assert [(r["id"], r["led"], r["up"], r["down"], r["linked"]) for r in rows] == [
+        ("homs", "3", "1", "2", "0"), ("damascus", "1", "1", "0", "2"),
+        ("aleppo", "0", "0", "0", "1"),
+    ]
+    code, out, _ = _run(capsys, "report", "--json", "--config", str(cfg))
+    assert json.loads(out)["faq_loop"] == loop
+
+
+def test_merged_logs_keep_their_links(log_path: Path, tmp_path: Path) -> None:
+    other = tmp_path / "replica.sqlite3"
+    with QuestionLog(other) as log:
+        _ask(log, "is damascus next", _no(), key="x1")
+        log.record_link(answer_key="x1", faq_id="damascus", user_id=1, at=DAY2)
+    loop = {r["id"]: r for r in build_report([log_path, other]).faq_loop}
+    assert (loop["damascus"]["led"], loop["damascus"]["linked"]) == (1, 1)

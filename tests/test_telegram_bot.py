@@ -322,7 +322,9 @@ async def test_not_found_offers_suggestions_and_pressing_one_answers_it(
     _, reply = await bot.say(not_answered)
     assert reply["text"].startswith(NOT_FOUND)
     datas = [b["callback_data"] for b in buttons(reply)]
-    assert datas == [f"faq:{s.id}" for s in expected.suggestions]
+    # Each carries the refused answer's key, so the log can link the question to the entry.
+    key = datas[0].split(":")[2]
+    assert datas == [f"faq:{s.id}:{key}" for s in expected.suggestions]
     assert [b["text"] for b in buttons(reply)] == [s.question for s in expected.suggestions]
     answer, sent = await bot.press(datas[0], reply)
     assert "text" not in answer.params or not answer.params["text"]
@@ -703,7 +705,7 @@ async def test_private_group_and_inline_questions_are_logged_with_their_keys(
     suggested = bot.engine.ask(not_answered).suggestions[0]
     assert seen == [
         ("private", ANSWERED, 1, key),
-        ("private", not_answered, 0, None),
+        ("private", not_answered, 0, buttons(refused)[0]["callback_data"].split(":")[2]),
         ("group", ANSWERED, 1, rows[2]["answer_key"]),
         ("inline", "who took homs", rows[3]["answered"], None),
         ("inline", "who took hama", rows[4]["answered"], None),
@@ -832,7 +834,7 @@ async def test_a_thousand_concurrent_updates_get_a_thousand_replies_and_rows(
         per_user[row["user_hash"]] += 1
     assert set(per_user.values()) == {4}
     keys = [r["answer_key"] for r in rows if r["answer_key"]]
-    assert len(keys) == len(set(keys)) == 750  # every answered question has its own key
+    assert len(keys) == len(set(keys)) == 1000  # every question has its own key (refused too)
 
 
 # --------------------------------------------------------------- admin commands
@@ -1206,3 +1208,47 @@ async def test_forget_is_listed_in_help_and_the_menu_and_silent_in_groups(bot: H
                                                           chat_type="group"))
     _, nothing = await bot.say("/forget", chat_id=CHAT + 5, user_id=CHAT + 5)
     assert nothing["text"] == "Done: I removed 0 of your questions and 0 votes from my log."
+
+
+# ------------------------------------------------------------------- the editor's loop
+
+
+async def test_a_tapped_suggestion_becomes_a_phrasing_that_then_answers_the_question(
+    bot: Harness, not_answered: str, seeds: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Refused, the person taps a suggested FAQ entry; `faq suggest` proposes the question as a
+    phrasing of that entry, `faq apply` merges it, and the rebuilt index answers it from there."""
+    import json
+
+    from bot.faqapply import apply
+
+    _, refused = await bot.say(not_answered)
+    data = buttons(refused)[0]["callback_data"]
+    _, faq_id, key = data.split(":")
+    _, shown = await bot.press(data, refused)
+    shown_key = buttons(shown)[-1]["callback_data"].split(":")[1]
+    [link] = bot.log_rows("links")
+    assert (link["answer_key"], link["faq_id"], link["kind"], link["shown_key"]) == (
+        key, faq_id, "button", shown_key
+    )
+    assert link["user_hash"] == bot.user_hash(CHAT)
+    assert bot.engine.ask(not_answered).faq is None
+
+    copy = Path(shutil.copytree(seeds, tmp_path / "seeds"))  # the session's snapshot stays
+    db = tmp_path / "index.sqlite3"
+    code = main(["faq", "suggest", "--json", "--min-count", "1", "--seeds", str(copy),
+                 "--db", str(db), "--log", str(bot.state.config.log_db)])
+    assert code == 0
+    proposals = json.loads(capsys.readouterr().out)
+    assert [(p["faq_id"], p["phrasing"], p["count"], p["sources"])
+            for p in proposals["phrasings"]] == [(faq_id, not_answered, 1, ["button"])]
+
+    proposal = tmp_path / "proposals.toml"
+    assert main(["faq", "suggest", "--min-count", "1", "--seeds", str(copy), "--db", str(db),
+                 "--log", str(bot.state.config.log_db), "--out", str(proposal)]) == 0
+    assert apply(copy, proposal) == 0
+    rebuilt = tmp_path / "rebuilt.sqlite3"
+    index.build(copy, rebuilt)
+    answer = Engine(rebuilt, Settings()).ask(not_answered)
+    assert answer.answered and answer.faq is not None and answer.faq.id == faq_id

@@ -181,8 +181,9 @@ async def reply(context: Context, message: Message, rendered: Rendered) -> Messa
 
 def render_fresh(state: BotState, answer: Answer) -> tuple[Rendered, str | None]:
     """Render an answer, keeping it in the cache when it has buttons that refer back to it;
-    returns the message and that key (None when no button carries one)."""
-    key = state.cache.put(answer) if answer.answered else None
+    returns the message and its key. A refused answer is not cached, but has a key too: its
+    suggestion buttons carry it, so a tap links the question to the entry (`record_link`)."""
+    key = state.cache.put(answer) if answer.answered else state.cache.new_key()
     return render.render_answer(answer, state.engine.documents, key), key
 
 
@@ -292,10 +293,13 @@ async def answer_faq(
     faq_id: str,
     reply_to: int | None,
     thread_id: int | None,
+    linked_from: str | None = None,
 ) -> bool:
     """Send a FAQ entry's own answer; False when there is no such entry (any more).
 
     Logged as the entry's question, so votes on it and the report's FAQ counts see it.
+    `linked_from`: the key of the answer whose suggestion button was tapped, so the log links
+    that question to this entry (`record_link`).
     """
     state = _state(context)
     answer = state.engine.answer_faq(faq_id)
@@ -303,8 +307,24 @@ async def answer_faq(
         return False
     rendered, key = render_fresh(state, answer)
     log_question(state, answer.query, answer, chat.type, user_id, key)
+    if linked_from:
+        record_link(state, user_id, linked_from, faq_id, key)
     await send(context, chat.id, rendered, reply_to, thread_id)
     return True
+
+
+def record_link(
+    state: BotState, user_id: int | None, key: str, faq_id: str, shown_key: str | None
+) -> None:
+    """The question answered under `key` led the person to FAQ entry `faq_id` (a suggestion
+    tapped): `faq suggest` proposes such questions as the entry's phrasings, unless the answer
+    the tap sent (`shown_key`) got a 👎."""
+    if state.log is None:
+        return
+    try:
+        state.log.record_link(answer_key=key, faq_id=faq_id, user_id=user_id, shown_key=shown_key)
+    except RuntimeError as exc:
+        log.warning("link not logged: %s", exc)
 
 
 def record_feedback(state: BotState, user_id: int | None, key: str, helpful: bool) -> None:
@@ -587,7 +607,8 @@ async def on_faq_button(update: Update, context: Context) -> None:
         return
     await query.answer()
     user_id = query.from_user.id
-    await answer_faq(context, origin.chat, user_id, faq_id, origin.message_id, origin.thread_id)
+    await answer_faq(context, origin.chat, user_id, faq_id, origin.message_id, origin.thread_id,
+                     linked_from=parsed.key or None)
 
 
 async def on_faq_page(update: Update, context: Context) -> None:

@@ -34,11 +34,17 @@ class AnswerCache:
         self.size = size
         self._items: OrderedDict[str, Answer] = OrderedDict()
 
-    def put(self, answer: Answer) -> str:
-        """Store an answer; its key is 8 URL-safe characters (no ":" so it fits our format)."""
+    def new_key(self) -> str:
+        """A key no cached answer has: 8 URL-safe characters (no ":" so it fits our format).
+        Also for answers that are logged under a key but never cached (refused ones)."""
         key = secrets.token_urlsafe(6)
         while key in self._items:
             key = secrets.token_urlsafe(6)
+        return key
+
+    def put(self, answer: Answer) -> str:
+        """Store an answer under a `new_key`, and return that key."""
+        key = self.new_key()
         self._items[key] = answer
         while len(self._items) > self.size:
             self._items.popitem(last=False)
