@@ -444,6 +444,12 @@ def render_answer(
         blocks += _excerpt_blocks(excerpt, documents)
     if page == 0 and answer.others:
         blocks += [_Block([_Run("")]), _others_block(answer.others)]
+    # An unsure answer offers the prepared questions too: the one tapped tells the editor
+    # which entry the question meant (the log links them, see faq suggest).
+    unsure = page == 0 and key is not None and answer.faq is None and answer.suggestions
+    unsure = unsure and answer.confidence < UNSURE
+    if unsure:
+        blocks += [_Block([_Run("")]), _plain(UNSURE_LINE)]
     keyboard: list[tuple[Button, ...]] = []
     if key is not None:
         row = []
@@ -460,7 +466,13 @@ def render_answer(
                     Button("👎", callback_data=cb_vote(key, False)),
                 )
             )
+        if unsure:
+            keyboard += _suggestion_rows(answer.suggestions, key)
     return Rendered(_assemble(blocks, fallback=NOT_FOUND), tuple(keyboard))
+
+
+UNSURE = 0.6  # below this confidence an answer offers the closest prepared questions too
+UNSURE_LINE = "Not quite it? The article also answers these:"
 
 
 def render_excerpt(answer: Answer, excerpt: Excerpt, documents: Documents) -> Rendered:

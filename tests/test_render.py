@@ -514,3 +514,16 @@ def test_suggestion_buttons_carry_the_refused_answers_key_when_it_fits() -> None
     assert render.cb_faq("a" * 55, "AbCd-_12") == f"faq:{'a' * 55}"  # the key would not fit
     for bad in ("faq::k", "faq:id:", "faq:a:b:c"):
         assert parse_callback(bad) is None
+
+
+def test_an_unsure_answer_offers_the_prepared_questions_with_its_key() -> None:
+    suggestions = (Suggestion("homs", "Who took Homs?"),)
+    unsure = Answer("q", True, 0.45, excerpts=(excerpt("Homs fell."),), suggestions=suggestions)
+    rendered = render_answer(unsure, DOCS, key="k1")
+    parsed = valid(rendered)
+    assert parsed.text.endswith(render.UNSURE_LINE)
+    assert rendered.keyboard[-1][0].callback_data == "faq:homs:k1"
+    sure = Answer("q", True, 0.9, excerpts=(excerpt("Homs fell."),), suggestions=suggestions)
+    assert all(not b.callback_data.startswith("faq:")
+               for row in render_answer(sure, DOCS, key="k1").keyboard for b in row
+               if b.callback_data)
