@@ -96,7 +96,8 @@ def _last_name(name: str) -> str:
 def people(text: str, is_word: Callable[[str], bool]) -> list[MinedGroup]:
     """A full name whose last word also stands alone: "Donald Trump" ... "Trump"; a name set
     off after its role ("the UN special envoy for Syria, Geir Pedersen") takes the role as
-    another name. A title before a name ("President Bashar al-Assad") is no term of its own:
+    another name, and a particle run into the name ("alAssad") another spelling. A title before
+    a name ("President Bashar al-Assad") is no term of its own:
     it would swallow the word "president" wherever it stands before the name.
 
     `is_word` says whether a lower-case word is ordinary English. A person's name starts with
@@ -133,7 +134,31 @@ def people(text: str, is_word: Callable[[str], bool]) -> list[MinedGroup]:
         ranked = sorted(fulls, key=lambda f: -mentions[f])
         if len(ranked) == 1 or mentions[ranked[0]] > mentions[ranked[1]]:
             names[ranked[0]].add(last)
+            joined = joined_last_name(ranked[0])
+            if joined:
+                names[ranked[0]].add(joined)
+    for full, terms in names.items():
+        terms.update(joined_spellings(full))
     return [MinedGroup((full, *sorted(terms)), "person") for full, terms in names.items() if terms]
+
+
+def joined_spellings(name: str) -> set[str]:
+    """Other ways people type a name with a particle: "Bashar al-Assad" as "Bashar Alassad" (a
+    hyphen or a space is no difference to the engine already; a particle run into the name is;
+    case never is). The last name alone ("Alassad") goes where the last name goes."""
+    out = set()
+    for m in re.finditer(r"\b(al|el|bin|ibn|abu|van|von|de|da|di|du|le|la)[\s-]+([A-Z][\w']+)",
+                         name, re.IGNORECASE):
+        joined = (m.group(1) + m.group(2).lower()).capitalize()
+        out.add(name[: m.start()] + joined + name[m.end() :])
+    return {spelling.strip() for spelling in out} - {name}
+
+
+def joined_last_name(name: str) -> str | None:
+    """"Bashar al-Assad" -> "Alassad": the last name with its particle run in, if it has one."""
+    m = re.search(r"\b(al|el|bin|ibn|abu|van|von|de|da|di|du|le|la)[\s-]+([A-Z][\w']+)$", name,
+                  re.IGNORECASE)
+    return (m.group(1) + m.group(2).lower()).capitalize() if m else None
 
 
 def mine(texts: Iterable[str], is_word: Callable[[str], bool]) -> list[MinedGroup]:
