@@ -17,16 +17,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.answer import Answer, DocumentInfo, Excerpt, Suggestion
+from bot.search.rerank import date_key
 
 MAX_VISIBLE = 4096  # Telegram's limit on a message's text after entity parsing
 MAX_ENTITIES = 100  # Telegram's limit on formatting entities in one message
 MAX_CALLBACK_BYTES = 64
 SHOWN = 3  # excerpts per message; the rest wait behind "More"
 FAQ_PER_PAGE = 8
+SOURCE_PER_PAGE = 10
 ELLIPSIS = "…"
 NOT_FOUND = "The article doesn't say."
 # Caps on strings shown whole (never shrunk later), so the shrinkable parts always keep room.
 TITLE_CAP, PUBLISHER_CAP, DATE_CAP, QUESTION_CAP, BUTTON_CAP = 100, 60, 40, 200, 60
+# An inline result's description shows one line on desktop (about 50 characters) and two or
+# three on phones: the title is capped so "— ¶12, " and the title fit the first line.
+DESCRIPTION_TITLE_CAP = 40
 
 
 Documents = Mapping[str, DocumentInfo]
@@ -101,6 +106,10 @@ def cb_faq_page(page: int) -> str:
     return check_callback_data(f"faqpage:{page}")
 
 
+def cb_source_page(page: int) -> str:
+    return check_callback_data(f"srcpage:{page}")
+
+
 @dataclass(frozen=True, slots=True)
 class Callback:
     """Parsed callback data; `kind` is the prefix, unused fields keep their defaults."""
@@ -127,7 +136,7 @@ def parse_callback(data: str) -> Callback | None:
             return Callback(kind, faq_id=parts[0])
         if kind == "faq" and len(parts) == 2 and all(parts):
             return Callback(kind, faq_id=parts[0], key=parts[1])
-        if kind == "faqpage" and len(parts) == 1:
+        if kind in ("faqpage", "srcpage") and len(parts) == 1:
             return Callback(kind, page=int(parts[0]))
     except ValueError:
         return None
@@ -372,22 +381,25 @@ _TAG = re.compile(r"<[^>]*>")
 # ------------------------------------------------------------------------- citations
 
 
-def citation_parts(excerpt: Excerpt, documents: Documents) -> tuple[str, str, str]:
+def citation_parts(
+    excerpt: Excerpt, documents: Documents, title_cap: int = TITLE_CAP
+) -> tuple[str, str, str]:
     """(prefix, title, rest) of a citation, each already capped; the title is shown in italics."""
     doc = documents.get(excerpt.document)
     prefix = f"— ¶{excerpt.paragraph}, "
     if doc is None:
-        return prefix, shorten(excerpt.document, TITLE_CAP), ""
+        return prefix, shorten(excerpt.document, title_cap), ""
     rest = ", ".join(
         p for p in (shorten(doc.publisher, PUBLISHER_CAP), shorten(doc.date, DATE_CAP)) if p
     )
     title = shorten(doc.title, TITLE_CAP) if not _blank(doc.title) else excerpt.document
-    return prefix, shorten(title, TITLE_CAP), f", {rest}" if rest else ""
+    return prefix, shorten(title, title_cap), f", {rest}" if rest else ""
 
 
 def citation_text(excerpt: Excerpt, documents: Documents) -> str:
-    """The citation as plain text (inline result descriptions)."""
-    return "".join(citation_parts(excerpt, documents))
+    """The citation as plain text, for inline result descriptions: with many documents the
+    title is what tells results apart, so it is shortened to stay in the line clients show."""
+    return "".join(citation_parts(excerpt, documents, DESCRIPTION_TITLE_CAP))
 
 
 def _citation_block(excerpt: Excerpt, documents: Documents) -> _Block:
@@ -612,6 +624,37 @@ def render_source(documents: Documents) -> Rendered:
         blocks.append(_line(*_document_line(doc)))
         blocks.append(_plain(f"{doc.paragraphs} paragraphs, {doc.sentences} sentences"))
     return Rendered(_assemble(blocks))
+
+
+def newest_first(documents: Documents) -> list[DocumentInfo]:
+    """Documents by metadata date, newest first (as answers prefer them), undated last, ties
+    by title, so a page always lists the same documents."""
+    def order(doc: DocumentInfo) -> tuple[int, int, int, str, str]:
+        year, month, day = date_key(doc.date)  # (0, 0, 0) when undated: after every year
+        return (-year, -month, -day, doc.title.casefold(), doc.id)
+
+    return sorted(documents.values(), key=order)
+
+
+def render_source_page(documents: Documents, page: int) -> Rendered:
+    """/source: one document as `render_source` shows it; a library ten documents a page,
+    newest first, one line each, with ◀ ▶ to turn pages."""
+    if len(documents) <= 1:
+        return render_source(documents)
+    docs = newest_first(documents)
+    pages = -(-len(docs) // SOURCE_PER_PAGE)
+    page = max(0, min(page, pages - 1))
+    heading = "Sources, newest first" + (f" ({page + 1}/{pages})" if pages > 1 else "")
+    blocks = [_plain(heading, "b")]
+    for doc in docs[page * SOURCE_PER_PAGE : (page + 1) * SOURCE_PER_PAGE]:
+        size = f": {doc.paragraphs} paragraphs, {doc.sentences} sentences"
+        blocks.append(_line("• ", *_document_line(doc), size))
+    nav = []
+    if page > 0:
+        nav.append(Button("◀", callback_data=cb_source_page(page - 1)))
+    if page + 1 < pages:
+        nav.append(Button("▶", callback_data=cb_source_page(page + 1)))
+    return Rendered(_assemble(blocks), (tuple(nav),) if nav else ())
 
 
 def render_text(text: str) -> Rendered:

@@ -6,6 +6,7 @@ what Telegram refuses: malformed HTML, more than 4,096 visible characters, over 
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -527,3 +528,85 @@ def test_an_unsure_answer_offers_the_prepared_questions_with_its_key() -> None:
     assert all(not b.callback_data.startswith("faq:")
                for row in render_answer(sure, DOCS, key="k1").keyboard for b in row
                if b.callback_data)
+
+
+# ------------------------------------------------------------------------ many documents
+
+
+def library(dates: list[str]) -> dict[str, DocumentInfo]:
+    """Documents titled by their place in `dates` (ids the other way round, so a tie broken by
+    id would show), with sizes that tell them apart."""
+    return {f"d{99 - i}": DocumentInfo(f"d{99 - i}", f"Story {i:02d}", "Gazette", date, i + 1,
+                                       2 * i + 1) for i, date in enumerate(dates)}
+
+
+def listed(rendered: Rendered) -> list[str]:
+    """The titles a /source page lists, in order."""
+    return re.findall(r"• (Story \d\d) \(", valid(rendered).text)
+
+
+def test_source_pages_list_ten_documents_newest_first_undated_last() -> None:
+    # Dates as people write them, shuffled; two undated; two alike (ties go by title).
+    dates = ["March 2021", "2024-12-08", "", "8 Jan 2023", "2019", "December 2024",
+             "2022-06-30", "1 Feb 2020", "no date given", "2023", "2023", "July 2018",
+             "2024-01-15", "5 May 2017", "2016-11-02", "September 2015", "2014", "2013-03-03",
+             "April 2012", "2011-11-11", "June 2010", "2009-09-09", "30 Nov 2024"]
+    docs = library(dates)
+    pages = [render.render_source_page(docs, p) for p in range(3)]
+    expected = ["Story 01", "Story 05", "Story 22", "Story 12", "Story 03", "Story 09",
+                "Story 10", "Story 06", "Story 00", "Story 07", "Story 04", "Story 11",
+                "Story 13", "Story 14", "Story 15", "Story 16", "Story 17", "Story 18",
+                "Story 19", "Story 20", "Story 21", "Story 02", "Story 08"]
+    assert [listed(p) for p in pages] == [expected[:10], expected[10:20], expected[20:]]
+    first = valid(pages[0]).text
+    assert first.startswith("Sources, newest first (1/3)")
+    assert "• Story 01 (Gazette, 2024-12-08): 2 paragraphs, 3 sentences" in first
+    assert "Story 02 (Gazette): 3 paragraphs, 5 sentences" in valid(pages[2]).text
+    assert [[b.text for b in row] for p in pages for row in p.keyboard] == [
+        ["▶"], ["◀", "▶"], ["◀"]]
+    assert [b.callback_data for b in pages[1].keyboard[0]] == ["srcpage:0", "srcpage:2"]
+    for p in pages:
+        [nav] = p.keyboard
+        for b in nav:
+            parsed = parse_callback(b.callback_data)
+            assert parsed == render.Callback("srcpage", page=parsed.page)
+    assert render.render_source_page(docs, 99).html == pages[2].html
+    assert render.render_source_page(docs, -1).html == pages[0].html
+    assert parse_callback(render.cb_source_page(10**6)) == render.Callback("srcpage", page=10**6)
+    for bad in ("srcpage:", "srcpage:x", "srcpage:1:2"):
+        assert parse_callback(bad) is None
+
+
+def test_source_page_of_one_document_is_the_plain_source_and_ten_fit_one_page() -> None:
+    one = render.render_source_page(DOCS, 0)
+    assert one == render.render_source(DOCS) and one.keyboard == ()
+    assert valid(render.render_source_page({}, 0)).text == "No document is loaded."
+    ten = render.render_source_page(library([f"{2000 + i}" for i in range(10)]), 0)
+    assert valid(ten).text.startswith("Sources, newest first\n") and ten.keyboard == ()
+    assert listed(ten) == [f"Story {i:02d}" for i in range(9, -1, -1)]
+
+
+def test_a_source_page_of_huge_metadata_fits_telegram() -> None:
+    huge = {str(i): DocumentInfo(str(i), "👨‍👩‍👧 <b>&" * 40, "P&" * 200, f"{2000 + i} " + "x" * 90,
+                                 10**9, 10**9) for i in range(25)}
+    for page in range(3):
+        rendered = render.render_source_page(huge, page)
+        text = valid(rendered).text
+        assert text.count("• ") == (10 if page < 2 else 5)
+        assert rendered.keyboard  # the arrows survive however long the lines are
+
+
+def test_inline_descriptions_name_the_document_with_a_short_title() -> None:
+    long_title = "Council votes to repair the old lighthouse on the northern cape before winter"
+    docs = {"a": DocumentInfo("a", long_title, "Town Gazette", "2024-03-05", 2, 2),
+            "b": DocumentInfo("b", "Canal reopens", "Harbour News", "May 2023", 1, 1)}
+    a = render.citation_text(excerpt("x", document="a", paragraph=12), docs)
+    b = render.citation_text(excerpt("x", document="b"), docs)
+    assert a.startswith("— ¶12, Council votes to repair the old") and ELLIPSIS in a
+    assert len(a.partition(", ")[2].partition(ELLIPSIS)[0]) < render.DESCRIPTION_TITLE_CAP
+    assert a.endswith(", Town Gazette, 2024-03-05")
+    assert b == "— ¶3, Canal reopens, Harbour News, May 2023"
+    # the message itself still cites the whole title
+    whole = valid(render.render_excerpt(answer(excerpt("x", document="a")), excerpt(
+        "x", document="a"), docs)).text
+    assert long_title in whole

@@ -1252,3 +1252,93 @@ async def test_a_tapped_suggestion_becomes_a_phrasing_that_then_answers_the_ques
     index.build(copy, rebuilt)
     answer = Engine(rebuilt, Settings()).ask(not_answered)
     assert answer.answered and answer.faq is not None and answer.faq.id == faq_id
+
+
+# ------------------------------------------------------------------------- a library
+
+# Twelve small documents, one a month apart but written as people write dates; the sentence
+# shared by all of them answers from every document at once.
+TOPICS = ("lighthouse", "orchard", "bridge", "harbour", "library", "railway", "vineyard",
+          "observatory", "museum", "market", "glacier", "canal")
+DATES = ("2023-01-05", "February 2023", "3 Mar 2023", "2023-04-05", "May 2023", "2023-06-05",
+         "7 Jul 2023", "2023-08-05", "September 2023", "2023-10-05", "11 Nov 2023", "2023-12-05")
+SHARED_QUESTION = "What needed new foundations?"
+
+
+def library_title(topic: str) -> str:
+    """Longer than an inline description shows whole, so shortening is exercised."""
+    return f"Council repairs the {topic} after a long winter of storms and floods"
+
+
+@pytest.fixture
+def library_engine(tmp_path: Path, make_seeds: Callable[[Path, dict[str, str]], Path]) -> Engine:
+    files: dict[str, str] = {}
+    for i, (topic, date) in enumerate(zip(TOPICS, DATES, strict=True)):
+        files[f"town-{i:02d}.txt"] = (
+            f"The town council voted to repair the old {topic} in spring.\n\n"
+            f"Engineers said the {topic} needed new foundations and a new roof.\n")
+        files[f"town-{i:02d}.toml"] = (
+            f'title = "{library_title(topic)}"\npublisher = "Town Gazette"\ndate = "{date}"\n')
+    folder = make_seeds(tmp_path / "library", files)
+    db = tmp_path / "library" / "index.sqlite3"
+    assert not index.ensure(folder, db).warning
+    return Engine(db, Settings())
+
+
+async def test_source_pages_through_a_library_newest_first_in_place(
+    library_engine: Engine, tmp_path: Path
+) -> None:
+    async with FakeBotApi() as fake, running(fake, library_engine, tmp_path / "q.sqlite3") as bot:
+        _, listing = await bot.say("/source")
+        newest = [library_title(t) for t in reversed(TOPICS)]
+        lines = listing["text"].splitlines()
+        assert lines[0] == "Sources, newest first (1/2)"
+        assert [line.partition(" (")[0] for line in lines[1:]] == [f"• {t}" for t in newest[:10]]
+        assert f"• {newest[0]} (Town Gazette, 2023-12-05): 2 paragraphs, 2 sentences" in lines
+        assert [b["text"] for b in buttons(listing)] == ["▶"]
+        await bot.press("srcpage:1", listing, expect_message=False)
+        await bot.fake.wait_for("editMessageText", predicate=lambda c: c.ok)
+        page2 = bot.fake.message(CHAT, listing["message_id"])
+        assert page2["text"].splitlines()[0] == "Sources, newest first (2/2)"
+        assert [line.partition(" (")[0] for line in page2["text"].splitlines()[1:]] == [
+            f"• {t}" for t in newest[10:]]
+        assert f"• {newest[-1]} (Town Gazette, 2023-01-05)" in page2["text"]
+        assert [b["text"] for b in buttons(page2)] == ["◀"]
+        await bot.press("srcpage:0", page2, expect_message=False)
+        await bot.fake.wait_for("editMessageText", count=2, predicate=lambda c: c.ok)
+        back = bot.fake.message(CHAT, listing["message_id"])
+        assert back["text"] == listing["text"] and buttons(back) == buttons(listing)
+        # a stale ◀ pressed again: no edit, no error; then ▶ turns the page once more
+        await bot.press("srcpage:0", page2, expect_message=False, check_button=False)
+        await bot.press("srcpage:1", back, expect_message=False)
+        await bot.fake.wait_for("editMessageText", count=3, predicate=lambda c: c.ok)
+        assert len(bot.fake.calls("editMessageText")) == 3
+        assert bot.fake.message(CHAT, listing["message_id"])["text"] == page2["text"]
+        assert len(bot.fake.sent_messages(CHAT)) == 1  # every page in the one reply
+    bot.check()
+
+
+async def test_inline_results_name_their_documents(library_engine: Engine, tmp_path: Path) -> None:
+    titles = {f"town-{i:02d}": library_title(t) for i, t in enumerate(TOPICS)}
+    async with FakeBotApi() as fake, running(fake, library_engine, tmp_path / "q.sqlite3") as bot:
+        expected = library_engine.ask(SHARED_QUESTION)
+        document_of = {e.sentence_id: e.document for e in expected.excerpts + expected.more}
+        assert len(set(document_of.values())) > 10
+        params = await bot.inline(SHARED_QUESTION)
+        results = params["results"] + (await bot.inline(SHARED_QUESTION, offset="1"))["results"]
+        assert len(results) == len(document_of)
+        for result in results:
+            doc = document_of[int(result["id"].removeprefix("s:"))]
+            topic = TOPICS[int(doc.removeprefix("town-"))]
+            description = result["description"]
+            assert description.startswith("— ¶")
+            # the title, shortened so it stays in the line the client shows, and only its own
+            assert f"Council repairs the {topic} after" in description
+            assert len(description.partition(", ")[2].partition(", Town")[0]) <= 40
+            assert titles[doc] in result["input_message_content"]["message_text"]
+            assert topic in result["title"]
+        # where every document answers alike, the newest leads
+        assert "Council repairs the canal" in results[0]["description"]
+        [only] = {document_of[int(r["id"][2:])] for r in results[:1]}
+        assert only == "town-11"
+    bot.check()

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from telegram import (
     Bot,
     BotCommand,
+    CallbackQuery,
     Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -387,9 +388,9 @@ async def on_faq(update: Update, context: Context) -> None:
 
 
 async def on_source(update: Update, context: Context) -> None:
-    """/source: what the answers come from."""
+    """/source: what the answers come from, newest first; ◀ ▶ turn pages in place."""
     documents = _state(context).engine.documents
-    await reply(context, update.effective_message, render.render_source(documents))
+    await reply(context, update.effective_message, render.render_source_page(documents, 0))
 
 
 async def on_ask(update: Update, context: Context) -> None:
@@ -617,7 +618,21 @@ async def on_faq_page(update: Update, context: Context) -> None:
     parsed = render.parse_callback(query.data or "")
     await query.answer()
     faqs = _state(context).engine.faq_list()
-    rendered = render.render_faq_page(faqs, parsed.page if parsed else 0)
+    await turn_page(query, render.render_faq_page(faqs, parsed.page if parsed else 0))
+
+
+async def on_source_page(update: Update, context: Context) -> None:
+    """◀ ▶ on the /source list: show another page of documents in the same message."""
+    query = update.callback_query
+    parsed = render.parse_callback(query.data or "")
+    await query.answer()
+    documents = _state(context).engine.documents
+    await turn_page(query, render.render_source_page(documents, parsed.page if parsed else 0))
+
+
+async def turn_page(query: CallbackQuery, rendered: Rendered) -> None:
+    """Edit a paged list's message to `rendered`, unless that page is already shown (a double
+    tap on a stale keyboard), since Telegram refuses an edit that changes nothing."""
     shown = query.message
     if isinstance(shown, Message) and shown.text == render.visible_text(rendered.html).strip():
         return  # that page is already shown (pressed twice): Telegram would refuse the edit
@@ -811,6 +826,7 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(on_vote, pattern=r"^(up|down):"))
     app.add_handler(CallbackQueryHandler(q(on_faq_button), pattern=r"^faq:"))
     app.add_handler(CallbackQueryHandler(q(on_faq_page), pattern=r"^faqpage:"))
+    app.add_handler(CallbackQueryHandler(q(on_source_page), pattern=r"^srcpage:"))
     app.add_handler(CallbackQueryHandler(on_unknown_button))
     app.add_handler(InlineQueryHandler(on_inline_query))
     app.add_error_handler(on_error)
