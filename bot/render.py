@@ -585,7 +585,7 @@ def render_help(username: str = "") -> Rendered:
         _line(("Commands", "b")),
         _plain("/start - what I know, with examples"),
         _plain("/faq - questions the article answers"),
-        _plain("/source - the article: title, publisher, date, size"),
+        _plain("/source - the documents, newest first: title, publisher, date, size"),
         _plain("/ask <question> - ask (in groups too)"),
         _plain("/forget - delete your questions and votes from my log"),
         _plain("/help - this text"),

@@ -69,7 +69,7 @@ COMMANDS = (
     ("start", "What I know, with example questions"),
     ("help", "How to ask, buttons, groups and inline mode"),
     ("faq", "Questions the article answers"),
-    ("source", "The article: title, publisher, date, size"),
+    ("source", "The documents, newest first: title, publisher, date, size"),
     ("ask", "Ask a question (works in groups)"),
     ("forget", "Delete my questions and votes from the bot's log"),
 )
