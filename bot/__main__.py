@@ -19,7 +19,6 @@ from bot.ingest import SeedError
 from bot.loader import IndexUnusable
 
 if TYPE_CHECKING:
-    from bot.evaluate import Case
     from bot.search import Engine
 
 log = logging.getLogger("bot")
@@ -56,9 +55,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--uncurated", action="store_true",
         help="ignore faq.toml and aliases.toml: the engine on the documents alone",
-    )
-    p.add_argument(
-        "--fit", action="store_true", help="fit the confidence calibration on this set and print it"
     )
     p = sub.add_parser(
         "fit", help="refit the confidence model and threshold on the training question sets"
@@ -171,7 +167,7 @@ def format_answer(answer: Answer, engine) -> str:
         if answer.suggestions:
             out.append("Closest questions it does answer:")
             out += [f"  - {s.question}" for s in answer.suggestions]
-        return "\n".join(out)
+        return "\n".join(out + _others(answer))
     if answer.faq:
         out += [answer.faq.answer, ""]
     for e in answer.excerpts[:3]:
@@ -180,7 +176,16 @@ def format_answer(answer: Answer, engine) -> str:
         out.append(textwrap.fill(e.text, 96, initial_indent="  > ", subsequent_indent="    "))
         out.append(f"    ({source or e.document}, paragraph {e.paragraph})")
     out.append(f"(confidence {answer.confidence:.2f})")
+    out += _others(answer)
     return "\n".join(out)
+
+
+def _others(answer: Answer) -> list[str]:
+    """The further questions of a message: answered from its first, the rest offered."""
+    if not answer.others:
+        return []
+    return [f"You also asked: {q!r} - ask it on its own and I'll answer it too."
+            for q in answer.others]
 
 
 def cmd_index(args: argparse.Namespace, cfg: configuration.Config) -> int:
@@ -271,27 +276,8 @@ def cmd_eval(args: argparse.Namespace, cfg: configuration.Config) -> int:
         print(json.dumps(report.to_json(), indent=2) if args.json else format_report(report))
         return 0
     engine = _engine(cfg)
-    if args.fit:
-        return _fit(engine, cases)
     report = evaluate(engine, cases)
     print(json.dumps(report.to_json(), indent=2) if args.json else format_report(report))
-    return 0
-
-
-def _fit(engine: Engine, cases: list[Case]) -> int:
-    """Fit Platt scaling on raw scores gathered with no threshold and no calibration."""
-    import dataclasses
-
-    from bot.calibrate import sigmoid
-    from bot.evaluate import evaluate
-
-    settings = engine.settings
-    engine.settings = dataclasses.replace(settings, threshold=0.0, calibration=None)
-    a, b = evaluate(engine, cases).fit()
-    raw_threshold = settings.threshold if settings.calibration is None else None
-    print(f"calibration = [{a:.3f}, {b:.3f}]")
-    if raw_threshold is not None:
-        print(f"raw threshold {raw_threshold} is confidence {sigmoid(a * raw_threshold + b):.3f}")
     return 0
 
 

@@ -1,8 +1,10 @@
-"""Platt scaling: turn the engine's raw evidence score into the probability of a right answer.
+"""Evidence into the probability of a right answer, and how well a probability means it.
 
-The raw score ranks well but its scale means nothing; a confidence of 0.8 should be right about
-80 % of the time. Two numbers, fitted by `python -m bot eval FILE --fit` on a labelled question
-set, map one onto the other; the expected calibration error tells how well they do.
+The raw evidence ranks well but its scale means nothing; a confidence of 0.8 should be right
+about 80 % of the time. The engine's confidence (bot/search/confidence.py) is a logistic
+regression over several pieces of evidence, fitted by `python -m bot fit` (fit_logistic);
+Platt scaling (fit_platt) is its one-feature case. The expected calibration error tells how
+well a set of probabilities means what it says.
 """
 
 from __future__ import annotations
