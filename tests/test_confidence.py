@@ -4,6 +4,8 @@ refuses."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bot.calibrate import logistic
@@ -41,7 +43,7 @@ def test_the_evidence_stays_between_0_and_1() -> None:
 
 
 def _evidence(**kw: float) -> Evidence:
-    base = {name: 0.0 for name in FEATURES if name != "mostly_unknown"}
+    base = {f.name: 0.0 for f in dataclasses.fields(Evidence)}
     return Evidence(**{**base, **kw})
 
 

@@ -30,13 +30,14 @@ from dataclasses import dataclass
 from bot.calibrate import logistic
 
 FEATURES = (
-    "evidence", "coverage", "faq", "unknown", "mostly_unknown", "cue_missing", "margin", "single"
+    "evidence", "coverage", "faq", "unknown", "mostly_unknown", "cue_missing", "margin", "single",
+    "known_covered",
 )
 # Fitted by `python -m bot fit` (intercept first, then one weight per feature in FEATURES).
 WEIGHTS: tuple[float, ...] = (
-    -3.853, 1.653, 3.274, 1.567, 3.133, -3.669, -2.645, 6.108, -0.186
+    -3.843, 1.469, 2.276, 1.626, 2.218, -3.92, -2.579, 6.028, 0.029, 1.139
 )
-THRESHOLD = 0.43
+THRESHOLD = 0.41
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,11 @@ class Evidence:
     cue_missing: float
     margin: float
     single: float
+
+    @property
+    def known_covered(self) -> float:
+        """The coverage of what the index could hold at all (the rest is `unknown`)."""
+        return min(1.0, self.coverage / max(1.0 - self.unknown, 0.05))
 
     @property
     def mostly_unknown(self) -> float:
