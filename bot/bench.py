@@ -2,27 +2,39 @@
 latency and peak memory.
 
 Each scenario runs in its own process so that its peak memory is its own. The synthetic
-corpora are made from the bundled article's vocabulary in Zipf-like proportions, spread over
-many documents, so that postings are as skewed as in real text.
+corpora are shaped after the real documents (the seeds and tests/data/docs) so that the
+figures carry over: sentence lengths drawn from the real sentences', paragraphs of 1-6
+sentences as the real ones come, a Zipf-Mandelbrot vocabulary of the real words by frequency
+then invented rare ones, a pool of people and places (invented, and the real documents' own)
+each document draws its cast from by popularity, so that names recur across documents,
+documents of varied size around 200 sentences, each dated (a library in date order). The
+article is in every corpus, with its metadata, and the questions ask about it.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing as mp
 import random
+import re
 import resource
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-from bot.config import Config
-from bot.text import words
+from pysbd.lang.english import English
 
-SENTENCES_PER_DOC = 200
+from bot.config import Config
+from bot.ingest import FOOTER_PATTERNS
+from bot.text import normalise, words
 
 
 def _questions(cfg: Config) -> list[str]:
@@ -62,27 +74,188 @@ def _peak_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def _synthetic_seeds(folder: Path, sentences: int, article: Path, rng: random.Random) -> None:
-    vocab = [w for w in words(article.read_text(encoding="utf-8")) if len(w) > 2]
-    # Invented words widen the vocabulary so that a big corpus is not 40 words repeated.
-    vocab += ["".join(rng.choice("aeioubcdfghklmnprstvz") for _ in range(rng.randint(4, 9)))
-              for _ in range(20000)]
-    weights = [1 / (i + 1) for i in range(len(vocab))]
-    docs = (sentences + SENTENCES_PER_DOC - 1) // SENTENCES_PER_DOC
-    left = sentences
-    for d in range(docs):
-        n = min(SENTENCES_PER_DOC, left)
+# -- synthetic corpora that look like real text -----------------------------------------------
+
+SENTENCES_PER_DOC = 200  # the median document; sizes vary around it (see _doc_sizes)
+SYNTHETIC_START = date(2011, 1, 1)  # the library's oldest document; one every ~day after
+ADDED_DATE = date(2024, 12, 9)  # the document `add 1 s` adds: the newest of all
+INVENTED_WORDS = 150_000  # the rare tail a big library has: names of things, jargon, typos
+INVENTED_PEOPLE, INVENTED_PLACES = 1500, 600
+_CONSONANTS, _VOWELS = "bcdfghklmnprstvz", "aeiou"
+_FOOTERS = [re.compile(p) for p in FOOTER_PATTERNS]
+_ABBREVIATIONS = {*English.Abbreviation.ABBREVIATIONS, *English.Abbreviation.NUMBER_ABBREVIATIONS,
+                  *English.Abbreviation.PREPOSITIVE_ABBREVIATIONS}
+
+
+def _real_documents(article: Path) -> list[Path]:
+    """The real texts the synthetic corpora take their shape from: the article (and the other
+    seeds beside it) and the test documents."""
+    root = Path(__file__).resolve().parent.parent
+    found = {article, *article.parent.glob("*.txt"), *(root / "seeds").glob("*.txt"),
+             *(root / "tests" / "data" / "docs").glob("*/*.txt")}
+    return sorted(p for p in found if p.exists())
+
+
+def _invent(rng: random.Random, syllables: int) -> str:
+    return "".join(rng.choice(_CONSONANTS) + rng.choice(_VOWELS)
+                   + (rng.choice(_CONSONANTS) if rng.random() < 0.3 else "")
+                   for _ in range(syllables))
+
+
+@dataclass(frozen=True)
+class Material:
+    """What every synthetic document is drawn from, taken from the real documents once."""
+
+    lengths: tuple[int, ...]  # words in each real sentence (3 or more)
+    paragraph_sizes: tuple[int, ...]  # sentences in each real paragraph, at most 6
+    vocab: tuple[str, ...]  # real words by their frequency, then invented rare ones
+    vocab_cum: tuple[float, ...]  # Zipf-Mandelbrot weights, cumulative
+    names: tuple[str, ...]  # the people and places of the library: invented and the real ones
+    names_cum: tuple[float, ...]
+    surnames: dict[str, str]  # a person's name -> the last name used after the first mention
+
+
+@lru_cache(maxsize=4)
+def material(article: Path) -> Material:
+    from collections import Counter
+
+    from bot.ingest import read_document
+
+    rng = random.Random(20241208)  # the material is the same for every size and run
+    lengths: list[int] = []
+    paragraph_sizes: list[int] = []
+    counts: Counter[str] = Counter()
+    capitalised: Counter[str] = Counter()
+    lower: Counter[str] = Counter()
+    for path in _real_documents(article):
+        doc = read_document(path)
+        per_paragraph = Counter(s.paragraph for s in doc.sentences)
+        paragraph_sizes += [min(6, n) for n in per_paragraph.values()]
+        for s in doc.sentences:
+            n = len(words(s.text))
+            if n >= 3:
+                lengths.append(n)
+            tokens = re.findall(r"[^\W\d_]+", s.text)
+            counts.update(t.casefold() for t in tokens)
+            lower.update(t for t in tokens if t.islower())
+            # names: capitalised inside a sentence (not its first word)
+            capitalised.update(t for t in tokens[1:] if t[0].isupper() and t[1:].islower())
+    # A word never written in lower case is a name: it comes back through the names below.
+    real_names = sorted(n for n in capitalised if not lower[n.casefold()] and len(n) > 2)
+    name_keys = {n.casefold() for n in real_names}
+    real_words = [w for w in counts if w not in name_keys and (len(w) > 1 or w == "a")]
+    rng.shuffle(real_words)  # ties in any order but the same one each run
+    real_words.sort(key=lambda w: -counts[w])
+    seen = set(real_words)
+    invented: list[str] = []
+    while len(invented) < INVENTED_WORDS:
+        w = _invent(rng, rng.choice((2, 2, 3, 3, 3, 4)))
+        if w not in seen:
+            seen.add(w)
+            invented.append(w)
+    vocab = real_words + invented
+    # Zipf-Mandelbrot in two regimes, as in large English corpora: the real words by rank r
+    # weigh 1 / (r + 2.7) ** 1.05 (the head: "the" some 5%), the invented tail falls off
+    # faster (** 1.6) from where they end, so that it holds some 15% of the words and about
+    # 60,000 distinct words turn up in 100,000 sentences, 140,000 in 1,000,000.
+    kink = len(real_words) + 2.7
+    vocab_cum = list(accumulate(
+        (1 / (r + 2.7) ** 1.05 if r < len(real_words)
+         else kink ** 0.55 / (r + 2.7) ** 1.6) for r in range(len(vocab))
+    ))
+    surnames: dict[str, str] = {}
+    people = []
+    for _ in range(INVENTED_PEOPLE):
+        first, last = _invent(rng, rng.choice((2, 3))), _invent(rng, rng.choice((2, 3, 4)))
+        name = f"{first.capitalize()} {last.capitalize()}"
+        people.append(name)
+        surnames[name] = last.capitalize()
+    places = [_invent(rng, rng.choice((2, 3, 4))).capitalize() for _ in range(INVENTED_PLACES)]
+    names = people + places + real_names
+    rng.shuffle(names)  # popularity (rank) regardless of kind; real names anywhere in it
+    names_cum = list(accumulate(1 / (r + 1) for r in range(len(names))))
+    return Material(tuple(lengths), tuple(paragraph_sizes), tuple(vocab), tuple(vocab_cum),
+                    tuple(names), tuple(names_cum), surnames)
+
+
+def _doc_sizes(sentences: int, rng: random.Random) -> list[int]:
+    """Document sizes around SENTENCES_PER_DOC (log-normal, 30 to 600), adding up to
+    `sentences` exactly; the last one takes what is left."""
+    sizes, left = [], sentences
+    while left > 0:
+        n = max(30, min(600, round(rng.lognormvariate(math.log(SENTENCES_PER_DOC) - 0.1, 0.45))))
+        n = min(n, left)
+        sizes.append(n)
         left -= n
-        paragraphs, para = [], []
-        for _ in range(n):
-            ws = rng.choices(vocab, weights, k=rng.randint(8, 30))
-            para.append(" ".join(ws).capitalize() + ".")
-            if len(para) == 5:
-                paragraphs.append(" ".join(para))
-                para = []
-        if para:
-            paragraphs.append(" ".join(para))
-        (folder / f"synthetic-{d:05d}.txt").write_text("\n\n".join(paragraphs), encoding="utf-8")
+    return sizes
+
+
+def _document_text(m: Material, n: int, rng: random.Random) -> tuple[str, str]:
+    """A document of `n` sentences and its title: paragraphs of 1-6 sentences, sentence lengths
+    of the real sentences, words from the Zipf vocabulary, a cast of names that recur."""
+    cast = list(dict.fromkeys(rng.choices(m.names, cum_weights=m.names_cum,
+                                          k=rng.randint(3, 12))))
+    cast_cum = list(accumulate(1 / (i + 1) for i in range(len(cast))))
+    lengths = rng.choices(m.lengths, k=n)
+    drawn = iter(rng.choices(m.vocab, cum_weights=m.vocab_cum, k=sum(lengths)))
+    mentioned: set[str] = set()
+    sentences = []
+    for length in lengths:
+        ws = [next(drawn) for _ in range(length)]
+        for _ in range(rng.choices((0, 1, 2), (45, 40, 15))[0]):
+            name = rng.choices(cast, cum_weights=cast_cum)[0]
+            if name in mentioned and name in m.surnames and rng.random() < 0.6:
+                name = m.surnames[name]
+            mentioned.add(name)
+            ws[rng.randrange(length)] = name
+        if rng.random() < 0.12:  # a year or a count
+            ws[rng.randrange(1, length)] = str(rng.choice((rng.randint(1990, 2024),
+                                                         rng.randint(2, 500))))
+        if length > 8 and rng.random() < 0.4:
+            i = rng.randrange(2, length - 2)
+            ws[i] += ","
+        if ws[-1].casefold() in _ABBREVIATIONS:  # "... the rev. Next" would not end there
+            ws.insert(rng.randrange(length - 1), ws.pop())
+        first = ws[0]
+        ws[0] = first[:1].upper() + first[1:]
+        sentences.append(" ".join(ws) + ".")
+    paragraphs, i = [], 0
+    while i < n:
+        k = rng.choice(m.paragraph_sizes)
+        paragraphs.append(" ".join(sentences[i : i + k]))
+        i += k
+    # The ingester drops trailing paragraphs that read like a footer ("Related ..."): end on one
+    # that does not, so that the document has all its sentences.
+    keep = next((i for i in range(len(paragraphs) - 1, -1, -1)
+                 if not any(p.search(normalise(paragraphs[i])) for p in _FOOTERS)), None)
+    if keep is not None:
+        paragraphs.append(paragraphs.pop(keep))
+    title_words = rng.choices(m.vocab[:3000], cum_weights=m.vocab_cum[:3000],
+                              k=rng.randint(3, 7))
+    title = " ".join([cast[0], *title_words])
+    return "\n\n".join(paragraphs) + "\n", title
+
+
+def _write_document(folder: Path, doc_id: str, n: int, when: date, m: Material,
+                    rng: random.Random) -> None:
+    text, title = _document_text(m, n, rng)
+    (folder / f"{doc_id}.txt").write_text(text, encoding="utf-8")
+    meta = (f"title = {json.dumps(title)}\npublisher = \"Synthetic {rng.randint(1, 20)}\"\n"
+            f"date = \"{when.isoformat()}\"\nlanguage = \"en\"\n")
+    (folder / f"{doc_id}.toml").write_text(meta, encoding="utf-8")
+
+
+def _synthetic_seeds(folder: Path, sentences: int, article: Path, rng: random.Random) -> int:
+    """Write a synthetic library of `sentences` sentences into `folder` (documents
+    synthetic-00000.txt... with their metadata, dated 0-2 days apart (a day on average) from
+    SYNTHETIC_START on); returns the number of documents."""
+    m = material(article)
+    sizes = _doc_sizes(sentences, rng)
+    when = SYNTHETIC_START
+    for d, n in enumerate(sizes):
+        _write_document(folder, f"synthetic-{d:05d}", n, when, m, rng)
+        when += timedelta(days=rng.choice((0, 1, 1, 1, 2)))
+    return len(sizes)
 
 
 def _add_document(seeds: Path, db: Path, article: Path, rng: random.Random) -> float:
@@ -94,15 +267,16 @@ def _add_document(seeds: Path, db: Path, article: Path, rng: random.Random) -> f
     from bot import index
 
     with tempfile.TemporaryDirectory() as tmp:
-        _synthetic_seeds(Path(tmp), SENTENCES_PER_DOC, article, rng)
-        added = seeds / "synthetic-added.txt"
-        added.write_bytes((Path(tmp) / "synthetic-00000.txt").read_bytes())
+        # the newest document of the library, dated after the article
+        _write_document(seeds, "synthetic-added", SENTENCES_PER_DOC, ADDED_DATE,
+                        material(article), rng)
         copy = Path(tmp) / db.name
         shutil.copyfile(db, copy)
         t = time.perf_counter()
         index.build(seeds, copy)
         took = time.perf_counter() - t
-        added.unlink()
+        for suffix in (".txt", ".toml"):
+            (seeds / f"synthetic-added{suffix}").unlink()
     return took
 
 
@@ -146,7 +320,9 @@ def _scenario_synthetic(cfg: Config, sentences: int, out: mp.Queue) -> None:
             src = cfg.seeds / name
             if src.exists():  # FAQ cites point into the article, so it comes along
                 (seeds / name).write_bytes(src.read_bytes())
-        (seeds / article.name).write_bytes(article.read_bytes())
+        for src in (article, article.with_suffix(".toml")):  # with its title and date
+            if src.exists():
+                (seeds / src.name).write_bytes(src.read_bytes())
         db = Path(tmp) / "index.sqlite3"
         t = time.perf_counter()
         index.build(seeds, db)
