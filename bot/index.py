@@ -361,7 +361,7 @@ def build(seeds_dir: Path, db_path: Path, force: bool = False) -> Path:
     seeds, previous = _read(seeds_dir, None if force else _open_previous(db_path))
     ids, next_id = sentence_ids(seeds.documents, previous)
     split = [d.id for d in seeds.documents if d.split]
-    log.info(
+    log.debug(
         "index: %d of %d documents split, %d carried over",
         len(split), len(seeds.documents), len(seeds.documents) - len(split),
     )
