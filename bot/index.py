@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import itertools
+import json
 import logging
 import os
 import sqlite3
@@ -37,13 +38,16 @@ from bot.ingest import (
     read_seeds,
     seed_files,
 )
-from bot.mining import mine
+from bot.mining import MinedGroup, found_in, merge
+from bot.search import store
+from bot.search.annotate import Row
+from bot.search.store import Group
 from bot.text import normalise
 
 log = logging.getLogger(__name__)
 
 # Bump when the schema or the ingest rules change, so old indexes count as stale.
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "7"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +80,15 @@ def stored_hash(db_path: Path) -> str | None:
     return rows[0]["value"] if rows else None
 
 
-def resolve_cites(seeds: Seeds) -> dict[str, list[tuple[str, int, int]]]:
+def resolve_cites(
+    seeds: Seeds, norms: dict[str, list[str]] | None = None
+) -> dict[str, list[tuple[str, int, int]]]:
     """Map each FAQ id to the (document, paragraph, sentence) of each cite, or fail naming it.
 
     Every cite must resolve to exactly one sentence, and the cites of one entry to different
     sentences: two quotes of one sentence would show it twice in the answer.
     """
-    find = _cite_finder(seeds)
+    find = _cite_finder(seeds, norms if norms is not None else normalised(seeds))
     out: dict[str, list[tuple[str, int, int]]] = {}
     for entry in seeds.faq:
         refs: list[tuple[str, int, int]] = []
@@ -112,21 +118,45 @@ def resolve_cites(seeds: Seeds) -> dict[str, list[tuple[str, int, int]]]:
 _SEP = "\0"
 
 
-def _cite_finder(seeds: Seeds) -> Callable[[str], list[tuple[Document, Sentence]]]:
+def normalised(
+    seeds: Seeds, known: Callable[[str], list[str] | None] = lambda doc: None
+) -> dict[str, list[str]]:
+    """Each document's sentences normalised, as cites are matched against them; `known` gives
+    them for a document whose text is unchanged (an incremental build keeps them)."""
+    out: dict[str, list[str]] = {}
+    todo: list[Document] = []
+    for d in seeds.documents:
+        kept = known(d.id) if not d.split else None
+        if kept is not None and len(kept) == len(d.sentences):
+            out[d.id] = kept
+        else:
+            todo.append(d)
+    texts = [s.text for d in todo for s in d.sentences]
+    norms: list[str] = []
+    if not any(_SEP in t for t in texts):
+        # One call for all: normalise() works within runs of characters that NUL breaks, and
+        # the pieces are stripped as it strips them.
+        norms = [n.strip() for n in normalise(_SEP.join(texts)).split(_SEP)]
+    if len(norms) != len(texts):
+        norms = [normalise(t) for t in texts]
+    at = 0
+    for d in todo:
+        out[d.id] = norms[at : at + len(d.sentences)]
+        at += len(d.sentences)
+    return out
+
+
+def _cite_finder(
+    seeds: Seeds, norms_of: dict[str, list[str]]
+) -> Callable[[str], list[tuple[Document, Sentence]]]:
     """A function giving every sentence whose normalised text holds a normalised quote.
 
     Why not test each sentence in turn: at 100,000 sentences that took most of an incremental
-    build. The sentences are normalised as one string joined by NUL (normalise() works within
-    runs of characters that NUL breaks, and the pieces are stripped as it strips them) and each
-    quote is found with str.find, once per sentence at most. Texts holding a NUL take the slow way.
+    build. The normalised sentences are joined by NUL into one string and each quote is found
+    with str.find, once per sentence at most. Texts holding a NUL take the slow way.
     """
     pairs = [(d, s) for d in seeds.documents for s in d.sentences]
-    texts = [s.text for _, s in pairs]
-    norms: list[str] = []
-    if not any(_SEP in t for t in texts):
-        norms = [n.strip() for n in normalise(_SEP.join(texts)).split(_SEP)]
-    if len(norms) != len(pairs):
-        norms = [normalise(t) for t in texts]
+    norms = [n for d in seeds.documents for n in norms_of[d.id]]
     slow = any(_SEP in n for n in norms)
     corpus = _SEP.join(norms)
     starts = list(itertools.accumulate((len(n) + 1 for n in norms), initial=0))
@@ -235,28 +265,53 @@ _EMPTY_SCHEMAS: dict[str, dict[str, type]] = {
     "faq": {"id": str, "question": str, "answer": str, "source": str},
     "faq_phrasings": {"faq": str, "kind": str, "text": str},
     "faq_cites": {"faq": str, "rank": int, "sentence_id": int, "quote": str},
-    "aliases": {"grp": int, "kind": str, "rank": int, "term": str},
+    "aliases": {"grp": int, "name": str, "kind": str, "rank": int, "term": str},
 }
 
 
-def alias_groups(seeds: Seeds) -> list[AliasGroup]:
+def mined_in(document: Document) -> list[tuple[str, ...]]:
+    """The alias groups a document's own text gives (bot/mining.py), unmerged."""
+    text = "\n\n".join(p.text for p in document.paragraphs)
+    return [g.terms for g in found_in(text, lambda w: english_level(w) == 2)]
+
+
+def alias_groups(
+    seeds: Seeds, mined: dict[str, list[tuple[str, ...]]] | None = None
+) -> list[Group]:
     """The curated groups, and the names the documents themselves give two ways (bot/mining.py).
     A mined group that shares a term with a curated one joins it: curated aliases add to what
-    the documents say, and never have to repeat it."""
+    the documents say, and never have to repeat it. `mined`: each document's groups when known
+    (an incremental build keeps them), else mined here.
+
+    Each group is named by its kind and first term, not by its place in the list: a build
+    that adds an article then leaves the other groups' names, and so the analysis of the
+    documents they occur in, as they were."""
+    if mined is None:
+        mined = {d.id: mined_in(d) for d in seeds.documents}
     groups = [AliasGroup(g.kind, tuple(g.terms)) for g in seeds.aliases]
     where = {t.casefold(): i for i, g in enumerate(groups) if g.kind == "alias" for t in g.terms}
-    texts = ["\n\n".join(p.text for p in d.paragraphs) for d in seeds.documents]
-    for mined in mine(texts, lambda w: english_level(w) == 2):
-        known = next((where[t.casefold()] for t in mined.terms if t.casefold() in where), None)
+    found = merge(MinedGroup(terms, "") for d in seeds.documents for terms in mined.get(d.id, ()))
+    for group in found:
+        known = next((where[t.casefold()] for t in group.terms if t.casefold() in where), None)
         if known is None:
-            groups.append(AliasGroup("alias", mined.terms))
+            groups.append(AliasGroup("alias", group.terms))
             known = len(groups) - 1
         else:
-            extra = tuple(t for t in mined.terms if t.casefold() not in where)
+            extra = tuple(t for t in group.terms if t.casefold() not in where)
             groups[known] = AliasGroup("alias", groups[known].terms + extra)
-        for t in mined.terms:
+        for t in group.terms:
             where.setdefault(t.casefold(), known)
-    return groups
+    named: list[Group] = []
+    taken: set[str] = set()
+    for g in groups:
+        base = name = f"{g.kind}:{g.terms[0].casefold()}"
+        n = 1
+        while name in taken:
+            n += 1
+            name = f"{base}#{n}"
+        taken.add(name)
+        named.append(Group(name, g.kind, g.terms))
+    return named
 
 
 def _write(
@@ -265,9 +320,12 @@ def _write(
     digest: str,
     ids: dict[str, list[int]] | None = None,
     next_id: int | None = None,
-) -> None:
-    """Write the index; `ids` gives each document's sentence ids (default: 1, 2, ... in order)."""
-    cites = resolve_cites(seeds)
+    previous: store.Previous | None = None,
+) -> list[str]:
+    """Write the index; `ids` gives each document's sentence ids (default: 1, 2, ... in order).
+    Returns the ids of the documents analysed anew; the others' analysis came from `previous`."""
+    norms = normalised(seeds, previous.norms if previous else lambda doc: None)
+    cites = resolve_cites(seeds, norms)
     docs: list[Document] = seeds.documents
     if ids is None:
         ids, next_id = sentence_ids(docs, None)
@@ -291,6 +349,8 @@ def _write(
                     "language": d.language,
                     "url": d.url,
                     "hash": d.hash,
+                    "paragraphs": len(d.paragraphs),
+                    "sentences": len(d.sentences),
                 }
                 for d in docs
             ],
@@ -338,68 +398,111 @@ def _write(
                 for i, ref in enumerate(cites[e.id])
             ],
         )
+        unchanged = {d.id for d in docs if not d.split}
+        mined = store.mined_groups({d.id: d for d in docs}, unchanged, mined_in, previous)
+        groups = alias_groups(seeds, mined)
         db["aliases"].insert_all(
             [
-                {"grp": g, "kind": group.kind, "rank": r, "term": term}
-                for g, group in enumerate(alias_groups(seeds), start=1)
+                {"grp": g, "name": group.name, "kind": group.kind, "rank": r, "term": term}
+                for g, group in enumerate(groups, start=1)
                 for r, term in enumerate(group.terms)
             ],
         )
+        sources = [
+            store.Source(
+                d.id,
+                [Row(sid, s.paragraph, s.number, s.text)
+                 for sid, s in zip(ids[d.id], d.sentences, strict=True)],
+                unchanged=d.id in unchanged,
+            )
+            for d in docs
+        ]
+        fresh = store.analyse(db.conn, sources, groups, mined, norms, previous)
     for table, columns in _EMPTY_SCHEMAS.items():  # seeds without curated data still open
         if not db[table].exists():
             db[table].create(columns, pk="id" if "id" in columns else None)
     db["sentences"].enable_fts(["text"], tokenize="porter unicode61 remove_diacritics 2")
     db["faq_phrasings"].enable_fts(["text"], tokenize="porter unicode61 remove_diacritics 2")
+    return fresh
 
 
 def build(seeds_dir: Path, db_path: Path, force: bool = False) -> Path:
     """Build the index into a temporary file beside the target, then rename it into place.
 
     Unless `force`, the documents unchanged since the index at db_path was built are taken from
-    it rather than split again; the rest (new and changed documents, FAQ, aliases) is done anew.
+    it rather than split again, and their analysis too unless an alias change touches their
+    words; the rest (new and changed documents, FAQ, aliases) is done anew. Which documents
+    were split and analysed is kept in meta `last_build` (last_build()).
     """
     seeds, previous = _read(seeds_dir, None if force else _open_previous(db_path))
-    ids, next_id = sentence_ids(seeds.documents, previous)
-    split = [d.id for d in seeds.documents if d.split]
-    log.debug(
-        "index: %d of %d documents split, %d carried over",
-        len(split), len(seeds.documents), len(seeds.documents) - len(split),
-    )
-    digest = seeds_hash(seeds_dir)
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=db_path.name + ".", suffix=".tmp", dir=db_path.parent)
-    os.close(fd)
     try:
-        conn = sqlite3.connect(tmp)
+        ids, next_id = sentence_ids(seeds.documents, previous)
+        split = [d.id for d in seeds.documents if d.split]
+        digest = seeds_hash(seeds_dir)
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=db_path.name + ".", suffix=".tmp", dir=db_path.parent)
+        os.close(fd)
         try:
-            _write(sqlite_utils.Database(conn), seeds, digest, ids, next_id)
-            conn.commit()
-        finally:
-            conn.close()
-        os.replace(tmp, db_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            conn = sqlite3.connect(tmp)
+            try:
+                db = sqlite_utils.Database(conn)
+                reuse = store.Previous.open(previous.db.conn) if previous else None
+                analysed = _write(db, seeds, digest, ids, next_id, reuse)
+                db["meta"].insert(
+                    {"key": "last_build",
+                     "value": json.dumps({"split": split, "analysed": analysed})},
+                    pk="key",
+                )
+                conn.commit()
+            finally:
+                conn.close()
+            os.replace(tmp, db_path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    finally:
+        if previous is not None:
+            previous.db.close()
+    log.debug(
+        "index: %d of %d documents split, %d analysed",
+        len(split), len(seeds.documents), len(analysed),
+    )
     return db_path
+
+
+def last_build(db_path: Path) -> dict[str, list[str]]:
+    """The documents the build of this index split and analysed (the others were reused)."""
+    db = sqlite_utils.Database(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True))
+    try:
+        rows = list(db.query("select value from meta where key = 'last_build'"))
+    finally:
+        db.close()
+    return json.loads(rows[0]["value"]) if rows else {"split": [], "analysed": []}
 
 
 def read_indexed_seeds(seeds_dir: Path, db_path: Path) -> Seeds:
     """The seeds as read_seeds reads them, every document unchanged since the index at db_path
     was built taken from it: for what reads the seeds just after a build (the FAQ lint), which
     would otherwise split the whole library again."""
-    return _read(seeds_dir, _open_previous(db_path))[0]
+    seeds, previous = _read(seeds_dir, _open_previous(db_path))
+    if previous is not None:
+        previous.db.close()
+    return seeds
 
 
 def _read(seeds_dir: Path, previous: _Previous | None) -> tuple[Seeds, _Previous | None]:
-    """The seeds, unchanged documents from `previous`; and `previous`, None when it was not
-    used (absent, or it failed half way and everything was read afresh)."""
+    """The seeds, unchanged documents from `previous`; and `previous` (still open, for its
+    analysis), None when it was not used (absent, or it failed half way and everything was
+    read afresh)."""
     if previous is None:
         return read_seeds(seeds_dir), None
     try:
         seeds = read_seeds(seeds_dir, previous.stored)
-    finally:
+    except BaseException:
         previous.db.close()
+        raise
     if previous.broken:
+        previous.db.close()
         return read_seeds(seeds_dir), None
     return seeds, previous
 

@@ -163,10 +163,13 @@ def joined_last_name(name: str) -> str | None:
 
 def mine(texts: Iterable[str], is_word: Callable[[str], bool]) -> list[MinedGroup]:
     """Every group the documents give, merged where they share a term (case aside)."""
-    groups: list[MinedGroup] = []
-    for text in texts:
-        groups += abbreviations(text) + people(text, is_word)
-    return merge(groups)
+    return merge(g for text in texts for g in found_in(text, is_word))
+
+
+def found_in(text: str, is_word: Callable[[str], bool]) -> list[MinedGroup]:
+    """The groups one document gives, unmerged: what an index keeps per document, so that a
+    build mines only the documents that changed."""
+    return abbreviations(text) + people(text, is_word)
 
 
 def merge(groups: Iterable[MinedGroup]) -> list[MinedGroup]:

@@ -10,7 +10,7 @@ answer it (its cue), are read here too.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from bot.search.spelling import Speller
@@ -122,18 +122,38 @@ def question_types(norm: str) -> frozenset[str]:
     return frozenset({min(found)[1]}) if found else frozenset()
 
 
+_CUE_BITS = {name: 1 << i for i, name in enumerate(ANSWER_HOLDS)}
+
+
+def cues_held(text: str) -> int:
+    """The answer cues a sentence holds, one bit each: read once when the index is built, so
+    that answering never needs the sentence's text to tell."""
+    return sum(bit for name, bit in _CUE_BITS.items() if ANSWER_HOLDS[name].search(text))
+
+
+def cue_bits(qtypes: frozenset[str]) -> int:
+    """The cues (as cues_held bits) that answer the question types all need."""
+    return sum(_CUE_BITS.get(t, 0) for t in qtypes)
+
+
+def lacks_cue_held(held: int, qtypes: frozenset[str]) -> bool:
+    """Whether a sentence holding the cues `held` (cues_held) lacks what answers one of the
+    question types."""
+    need = cue_bits(qtypes)
+    return held & need != need
+
+
 def lacks_cue(text: str, qtypes: frozenset[str]) -> bool:
     """Whether a sentence lacks what answers one of the question types."""
-    return any(
-        (holds := ANSWER_HOLDS.get(t)) is not None and not holds.search(text) for t in qtypes
-    )
+    return lacks_cue_held(cues_held(text), qtypes)
 
 
 class Analyzer:
     """The key table and the alias and synonym terms; turns any text into its concepts."""
 
-    def __init__(self) -> None:
-        self._key_ids: dict[str, int] = {}
+    def __init__(self, key_ids: Mapping[str, int] | None = None) -> None:
+        # The index's key table when one is loaded (store.py): its ids must keep their names.
+        self._key_ids: dict[str, int] = dict(key_ids or {})
         self._phrases: dict[tuple[str, ...], tuple[frozenset[Key], bool]] = {}
         # Longest term starting with each stem: most words start none, so most positions need
         # one lookup instead of one per possible length.
@@ -152,6 +172,19 @@ class Analyzer:
 
     def _key(self, name: str) -> int:
         return self._key_ids.setdefault(name, len(self._key_ids))
+
+    def key_table(self) -> list[tuple[int, str]]:
+        """(id, name) of every key, for the index to store."""
+        return [(i, name) for name, i in self._key_ids.items()]
+
+    def phrase_names(self) -> dict[tuple[str, ...], tuple[frozenset[str], bool]]:
+        """Each phrase's stems, the names of its groups, and whether it must be in capitals:
+        comparing two builds' tables tells which words they read differently."""
+        names = {i: name for name, i in self._key_ids.items()}
+        return {
+            st: (frozenset(names[k] for k in keys if isinstance(k, int)), upper)
+            for st, (keys, upper) in self._phrases.items()
+        }
 
     def _lookup(self, name: str, grow: bool) -> Key:
         """Key of a name; a question's unknown word stays a string so the table never grows."""

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import html
 import sqlite3
+import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,16 +22,9 @@ from rapidfuzz import fuzz, process
 
 from bot.answer import Answer, DocumentInfo, Excerpt, FaqHit, Suggestion
 from bot.message import read_message
-from bot.search.analysis import (
-    REFERS_BACK,
-    Analyzer,
-    Concept,
-    Key,
-    is_label,
-    question_types,
-    spelling_words,
-)
-from bot.search.candidates import IndexedSentence, Phrasing, PhrasingPostings, SentencePostings
+from bot.search import store
+from bot.search.analysis import Analyzer, Concept, Key, question_types, spelling_words
+from bot.search.candidates import IndexedSentence, Phrasing, PhrasingPostings
 from bot.search.confidence import Evidence, evidence, probability, refuses
 from bot.search.rerank import Library, phrase_bonus
 from bot.search.scoring import SUGGESTIONS, Scorer
@@ -61,81 +55,49 @@ class Engine:
         # Caches per engine: a reload's new engine starts afresh and the old one can be freed
         # (a cache on the class would keep every engine it has seen alive).
         self._sentence_concepts = lru_cache(maxsize=4096)(self._sentence_concepts)
-        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False)
-        db = sqlite_utils.Database(conn)
+        self._text = lru_cache(maxsize=8192)(self._text)
+        # Texts stay in the index until an answer quotes them: the connection stays open, read
+        # only, for them (a rebuild replaces the file; this one keeps reading the old one).
+        self._conn = sqlite3.connect(
+            f"file:{db_path}?mode=ro", uri=True, check_same_thread=False
+        )
+        self._lock = threading.Lock()
         try:
-            self._load(db)
-        finally:
-            db.close()
+            self._load(sqlite_utils.Database(self._conn))
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def close(self) -> None:
+        """Release the index file (an engine replaced by a reload is also closed when freed)."""
+        self._conn.close()
+
+    def _query(self, sql: str, params: Iterable[object] = ()) -> list[tuple]:
+        with self._lock:  # one connection, used from the bot's threads as well
+            return self._conn.execute(sql, tuple(params)).fetchall()
+
+    def _text(self, sid: int) -> str:
+        rows = self._query("select text from sentences where id = ?", [sid])
+        if not rows:
+            raise KeyError(sid)
+        return rows[0][0]
 
     # ---------------------------------------------------------------- loading
     def _load(self, db: sqlite_utils.Database) -> None:
-        # Keys are numbered in this order (aliases, sentences, phrasings): keep it.
-        self._analyzer = analyzer = Analyzer()
-        groups: dict[int, list[str]] = defaultdict(list)
-        kinds: dict[int, str] = {}
-        for row in db.query("select grp, kind, term from aliases order by grp, rank"):
-            groups[row["grp"]].append(row["term"])
-            kinds[row["grp"]] = row["kind"]
-        for grp, terms in groups.items():
-            analyzer.add_group(f"{kinds[grp]}:{grp}", kinds[grp], terms)
-
-        self.documents: dict[str, DocumentInfo] = {}
-        counts = {
-            r["document"]: (r["p"], r["s"])
-            for r in db.query(
-                "select document, count(distinct paragraph) p, count(*) s "
-                "from sentences group by document"
+        # The analysis the build stored (bot/search/store.py): keys, postings, vocabulary.
+        stored = store.load(db.conn, self._text)
+        self._analyzer = analyzer = Analyzer(stored.key_ids)
+        for g in store.read_groups(db.conn):
+            analyzer.add_group(g.name, g.kind, g.terms)
+        self.documents: dict[str, DocumentInfo] = {
+            r["id"]: DocumentInfo(
+                r["id"], r["title"], r["publisher"], r["date"], r["paragraphs"], r["sentences"]
             )
+            for r in db.query("select * from documents order by id")
         }
-        for r in db.query("select * from documents order by id"):
-            p, s = counts.get(r["id"], (0, 0))
-            self.documents[r["id"]] = DocumentInfo(
-                r["id"], r["title"], r["publisher"], r["date"], p, s
-            )
-        self.paragraphs: dict[tuple[str, int], str] = {
-            (r["document"], r["paragraph"]): r["text"]
-            for r in db.query("select document, paragraph, text from paragraphs")
-        }
-
-        self._postings = SentencePostings()
-        self.sentences: dict[int, IndexedSentence] = self._postings.sentences
-        vocab_count: dict[str, int] = defaultdict(int)
-        names: frozenset[Key] = frozenset()  # who the previous sentence was about
-        heading: frozenset[Key] = frozenset()  # the section's heading, context of its prose
-        before: tuple[tuple[str, int], frozenset[Key]] = (("", -1), frozenset())
-        prev_doc = None
-        alone = {
-            (r["document"], r["paragraph"])
-            for r in db.query(
-                "select document, paragraph from sentences group by document, paragraph "
-                "having count(*) = 1"
-            )
-        }
-        for r in db.query("select * from sentences order by id"):
-            concepts = analyzer.concepts(r["text"], grow=True)
-            keys = frozenset(k for c in concepts for k in c.keys)
-            if r["document"] != prev_doc:
-                names, heading, prev_doc = frozenset(), frozenset(), r["document"]
-            if REFERS_BACK.search(r["text"]):  # "He added that ...": the names carry over
-                keys |= names
-            names = (keys & analyzer.alias_keys) or names
-            where = (r["document"], r["paragraph"])
-            label = is_label(r["text"], where in alone)
-            context = heading | (before[1] if before[0] == where else frozenset())
-            if label:
-                heading, context = keys, frozenset()
-            before = (where, keys)
-            self._postings.add(
-                IndexedSentence(
-                    r["id"], r["document"], r["paragraph"], r["sentence"], r["text"], keys,
-                    label=label, context=context,
-                )
-            )
-            for c in concepts:
-                for w in c.words:
-                    vocab_count[w] += 1
-        self._postings.finish()
+        self._postings = stored.postings
+        self.sentences: Mapping[int, IndexedSentence] = self._postings.sentences
+        vocab_count: dict[str, int] = defaultdict(int, stored.vocabulary)
 
         cites: dict[str, list[int]] = defaultdict(list)
         for r in db.query("select faq, sentence_id from faq_cites order by faq, rank"):
@@ -186,8 +148,8 @@ class Engine:
         norm = normalise(text)
         qtypes = question_types(norm)
         direct = self._scorer.sentences(query, weights, qtypes, self.settings.candidate_cap)
-        direct = phrase_bonus(direct, query, weights, self._sentence_concepts)
-        direct = self._library.prior(direct, query, weights, self.sentences)
+        direct = phrase_bonus(direct, query, weights, self._postings.concepts_of)
+        direct = self._library.prior(direct, query, weights, self._postings.document_of)
         # The best sentence scores at least gamma times its direct score: FAQ entries that
         # cannot reach the relevance floor of that are not worth scoring.
         floor = self._relevance_floor(self.settings.direct_weight * max(direct.values(), default=0))
@@ -275,7 +237,7 @@ class Engine:
         return missing / total
 
     def _sentence_concepts(self, sid: int) -> list[Concept]:
-        return self.concepts(self.sentences[sid].text)
+        return self.concepts(self._text(sid))
 
     def _excerpt(self, sid: int, score: float, keys: frozenset[Key]) -> Excerpt:
         s = self.sentences[sid]
@@ -320,7 +282,11 @@ class Engine:
         return [Suggestion(e.id, e.question) for e in self.faq.values()]
 
     def paragraph(self, document: str, paragraph: int) -> str | None:
-        return self.paragraphs.get((document, paragraph))
+        rows = self._query(
+            "select text from paragraphs where document = ? and paragraph = ?",
+            [document, paragraph],
+        )
+        return rows[0][0] if rows else None
 
 
 def _once(sids: Iterable[int]) -> list[int]:

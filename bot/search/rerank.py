@@ -6,12 +6,12 @@ from __future__ import annotations
 import heapq
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from itertools import pairwise
 
 from bot.answer import DocumentInfo
 from bot.search.analysis import Analyzer, Concept, Key
-from bot.search.candidates import IndexedSentence, holders_of
+from bot.search.candidates import holders_of
 
 PHRASE_RERANK = 20  # the best sentences checked for the question's words side by side
 PHRASE_BONUS = 0.1  # at most this much for holding every adjacent pair of the question
@@ -23,7 +23,7 @@ def phrase_bonus(
     direct: dict[int, float],
     query: list[Concept],
     weights: list[float],
-    concepts_of: Callable[[int], list[Concept]],
+    concepts_of: Callable[[int], list[frozenset[Key]]],
 ) -> dict[int, float]:
     """The best few sentences gain where they hold two of the question's words side by side
     as the question has them ("exit status", "key exchange"): a phrase, not two words
@@ -33,11 +33,11 @@ def phrase_bonus(
     total = sum(weights) or 1.0
     out = dict(direct)
     for sid in heapq.nlargest(PHRASE_RERANK, direct, key=direct.__getitem__):
-        seq = [c.keys for c in concepts_of(sid)]
+        seq = concepts_of(sid)  # each concept's keys, in text order
         held = 0.0
         for i in range(len(query) - 1):
             a, b = query[i].keys, query[i + 1].keys
-            if any(a & x and b & y for x, y in pairwise(seq)):
+            if any(not a.isdisjoint(x) and not b.isdisjoint(y) for x, y in pairwise(seq)):
                 held += weights[i] + weights[i + 1]
         out[sid] += PHRASE_BONUS * held / (2 * total)
     return out
@@ -61,7 +61,7 @@ class Library:
         direct: dict[int, float],
         query: list[Concept],
         weights: list[float],
-        sentences: Mapping[int, IndexedSentence],
+        document_of: Callable[[int], str],
     ) -> dict[int, float]:
         """Where several documents answer alike, the one whose title the question names comes
         first, and else the newest: a library's latest article on a story supersedes older
@@ -75,7 +75,7 @@ class Library:
                 named[doc] += w / total
         out = {}
         for sid, score in direct.items():
-            doc = sentences[sid].document
+            doc = document_of(sid)
             bonus = TITLE_BONUS * named.get(doc, 0.0) + RECENCY_BONUS * self.recency[doc]
             out[sid] = score + bonus
         return out

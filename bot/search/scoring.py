@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Mapping
-from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from bot.search.analysis import SPECIFIC, Concept, lacks_cue
+from bot.search.analysis import SPECIFIC, Concept
 from bot.search.candidates import PhrasingPostings, SentencePostings
 
 CUE_MISS = 0.4  # a sentence lacking what the question type needs keeps this share of its score
@@ -36,8 +35,6 @@ class Scorer:
         self._sentences = sentences
         self._phrasings = phrasings
         self._cites = cites  # sentence ids each FAQ entry cites, best first
-        # Cached per scorer: the same few sentences are tried against every question.
-        self._lacks_cue = lru_cache(maxsize=65536)(self._lacks_cue)
 
     # ------------------------------------------------------------- sentences
     def sentences(
@@ -46,26 +43,24 @@ class Scorer:
         """Weighted coverage of the question by each candidate sentence."""
         total = sum(weights) or 1.0
         acc = self._sentences.shortlist(query, weights, cap)
-        sentences = self._sentences.sentences
+        facts = self._sentences.facts(acc, qtypes)
         # Of two sentences holding as much of the question, the one saying more besides is the
         # answer: the other only repeats what was asked. A heading says nothing of it.
         return {
-            sid: self.cue(covered / total, sid, qtypes)
-            * (LABEL_SHARE if sentences[sid].label else 1.0)
-            + 0.02 * (1 - covered / (covered + sentences[sid].weight))
-            for sid, covered in acc.items()
+            sid: covered / total
+            * (CUE_MISS if lacks else 1.0)
+            * (LABEL_SHARE if label else 1.0)
+            + 0.02 * (1 - covered / (covered + weight))
+            for (sid, covered), (lacks, label, weight) in zip(acc.items(), facts, strict=True)
         }
 
     def cue(self, score: float, sid: int, qtypes: frozenset[str]) -> float:
         """The score, cut to CUE_MISS of it when the sentence lacks what the question needs."""
-        return score * CUE_MISS if self._lacks_cue(sid, qtypes) else score
+        return score * CUE_MISS if self._sentences.lacks_cue(sid, qtypes) else score
 
     def lacks_cue(self, sid: int, qtypes: frozenset[str]) -> bool:
         """Whether the sentence lacks what one of the question types needs (a date, a number)."""
-        return self._lacks_cue(sid, qtypes)
-
-    def _lacks_cue(self, sid: int, qtypes: frozenset[str]) -> bool:
-        return lacks_cue(self._sentences.sentences[sid].text, qtypes)
+        return self._sentences.lacks_cue(sid, qtypes)
 
     # ------------------------------------------------------------------- FAQ
     def faq(
