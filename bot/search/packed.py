@@ -93,13 +93,21 @@ class Rows(Mapping[int, array]):
 
     @classmethod
     def from_bytes(cls, offsets: bytes, values: bytes) -> Rows:
-        return cls(ints(offsets), ints(values))
+        """Rows over stored bytes, read in place (no copy: a library's postings are tens of
+        megabytes)."""
+        return cls(view(offsets), view(values))  # type: ignore[arg-type]
 
 
 def ints(data: bytes) -> array:
+    """A stored row as an array of its own, for a build to carry over."""
     out = array(INT)
     out.frombytes(data)
     return out
+
+
+def view(data: bytes, kind: str = INT) -> memoryview:
+    """Stored numbers read in place: indexing, slicing and iterating as an array does."""
+    return memoryview(data).cast(kind)
 
 
 def encode_sequence(concepts: Iterable[Iterable[int]]) -> list[int]:

@@ -27,7 +27,6 @@ from bot.search.annotate import Row, annotate
 from bot.search.candidates import PackedSentence, SentencePostings, pack
 from bot.search.packed import ints
 
-TABLES = ("keys", "analysis", "analysed_documents", "arrays")
 _D = TypeVar("_D")
 
 
@@ -171,7 +170,7 @@ def analyse(
     alias groups) and `norms` (its normalised sentences, for cites) are kept for the next
     build."""
     touched = previous.touched(groups) if previous else set()
-    analyzer = Analyzer(previous.key_ids if previous else None)
+    analyzer = Analyzer(dict(previous.key_ids) if previous else None)
     for g in groups:
         analyzer.add_group(g.name, g.kind, g.terms)
     sentences: list[PackedSentence] = []
