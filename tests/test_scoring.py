@@ -11,8 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.search import Engine
-from bot.search.candidates import IndexedSentence, PhrasingPostings, SentencePostings
+from bot.search.candidates import SentencePostings
+from bot.search.phrasings import PhrasingPostings
 from bot.search.scoring import CUE_MISS, Scorer
+from bot.search.sentences import IndexedSentence
 from tests.conftest import ARTICLE_NAME
 from tests.conftest import SEEDS as SEEDS_DIR
 

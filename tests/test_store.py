@@ -10,8 +10,9 @@ import pytest
 from bot.index import build
 from bot.search import Engine
 from bot.search.analysis import Analyzer, Concept
-from bot.search.candidates import IndexedSentence, SentencePostings
+from bot.search.candidates import SentencePostings
 from bot.search.packed import Rows, decode_sequence, encode_sequence
+from bot.search.sentences import IndexedSentence
 from tests.conftest import MakeSeeds
 from tests.test_incremental import HARBOUR, ORCHARD, SCHOOL
 

@@ -2,7 +2,12 @@
 
     analysis    text -> concepts: stems, aliases and synonyms, question types, answer cues
     spelling    typo mending and completion of a question's words (the English dictionary)
-    candidates  postings, idf and the shortlist (never the whole corpus)
+    annotate    a document's sentences analysed once, when the index is built
+    packed      integer tables as arrays: how the analysis is stored and read back in place
+    store       the analysis in the index: written by the build, reused, read at start
+    sentences   a sentence as the index holds it: whole, or packed as stored
+    candidates  the sentences' postings, idf and the shortlist (never the whole corpus)
+    phrasings   the FAQ phrasings' postings: which entries hold a question, and how much
     scoring     sentence and FAQ scores, and the one order an answer quotes them in
     confidence  evidence -> probability of a right answer; refusal; the fitted numbers
     settings    the tunable numbers, filled from the config

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.search.analysis import REFERS_BACK, Analyzer, Key, is_label
-from bot.search.candidates import IndexedSentence
+from bot.search.sentences import IndexedSentence
 
 
 @dataclass(frozen=True, slots=True)

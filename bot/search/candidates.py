@@ -1,4 +1,4 @@
-"""Postings and the shortlist: which sentences and FAQ phrasings hold a question's concepts.
+"""Postings and the shortlist: which sentences hold a question's concepts, and how much.
 
 The cost of answering follows the question's words, never the size of the corpus: a concept's
 postings gather the candidate sentences, postings longer than candidate_cap only confirm them,
@@ -12,13 +12,13 @@ import math
 from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
 from typing import TypeVar
 
-from bot.search.analysis import Concept, Key, cue_bits, cues_held, lacks_cue_held
-from bot.search.packed import INT, Rows, decode_sequence, encode_sequence, view
+from bot.search.analysis import Concept, Key, cue_bits, lacks_cue_held
+from bot.search.packed import INT, Rows, decode_sequence, view
+from bot.search.sentences import LABEL, IndexedSentence, PackedSentence, pack
 
 SHORTLIST = 300  # candidates kept for the finer scoring
 SYNONYM_MATCH = 0.85  # share of a concept's weight earned through a synonym, not its own words
@@ -65,50 +65,6 @@ def match(c: Concept, keys: frozenset[Key]) -> float:
     if c.exact in keys:
         return 1.0
     return SYNONYM_MATCH if c.keys & keys else 0.0
-
-
-@dataclass(slots=True)
-class IndexedSentence:
-    id: int
-    document: str
-    paragraph: int
-    sentence: int
-    text: str
-    keys: frozenset[Key]
-    weight: float = 0.0  # idf mass of all its concepts
-    label: bool = False  # a heading or label (analysis.is_label): ranked below prose
-    # What the sentence is about without naming it: its section's heading and the sentence
-    # before it in its paragraph ("Disable CheckHostIP by default. The reason is ...").
-    context: frozenset[Key] = frozenset()
-    concepts: tuple[frozenset[Key], ...] = ()  # each concept's keys, in text order
-
-
-LABEL = 1  # flag bit: the sentence is a heading or label; the answer cues held follow it
-
-
-@dataclass(frozen=True, slots=True)
-class PackedSentence:
-    """A sentence's analysis as the index stores it: what an unchanged document's sentences
-    are carried over as, never unpacked, by an incremental build."""
-
-    id: int
-    document: str
-    paragraph: int
-    sentence: int
-    flags: int  # LABEL, and the answer cues held (analysis.cues_held) shifted by one
-    keys: array  # sorted
-    context: array  # the keys its context holds and it does not, sorted
-    sequence: array  # each concept's keys in text order (packed.encode_sequence)
-
-
-def pack(s: IndexedSentence) -> PackedSentence:
-    return PackedSentence(
-        s.id, s.document, s.paragraph, s.sentence,
-        (LABEL if s.label else 0) | cues_held(s.text) << 1,
-        array(INT, sorted(s.keys)),  # type: ignore[type-var]
-        array(INT, sorted(s.context - s.keys)),  # type: ignore[type-var]
-        array(INT, encode_sequence(s.concepts)),  # type: ignore[arg-type]
-    )
 
 
 class SentencePostings:
@@ -354,102 +310,3 @@ class SentenceView(Mapping[int, IndexedSentence]):
 
     def __len__(self) -> int:
         return len(self._p.ids)
-
-
-@dataclass(frozen=True, slots=True)
-class Phrasing:
-    """A FAQ question or phrasing, analysed once at load."""
-
-    faq: str
-    concepts: list[Concept]
-    keys: frozenset[Key]
-    weights: list[float]
-    weight: float
-    qtypes: frozenset[str]
-    norm: str
-
-
-@dataclass(frozen=True, slots=True)
-class FaqCandidates:
-    """The FAQ phrasings sharing a concept with a question, and how much they share.
-
-    q_cov: the question's weight each phrasing holds; e_cov: the same for each entry, all its
-    phrasings together; t_cov: each phrasing's own weight the question holds; groups: the
-    phrasings holding any of the question, by entry.
-    """
-
-    q_cov: dict[int, float]
-    e_cov: dict[str, float]
-    t_cov: dict[int, float]
-    groups: dict[str, list[int]]
-
-
-class PhrasingPostings:
-    """The FAQ phrasings holding each key, the entries holding it, and each phrasing concept's.
-
-    How much of a phrasing a question covers is then summed from postings, so the cost follows
-    the question's words, not the number of phrasings (thousands, most sharing a word or two
-    with any question).
-    """
-
-    def __init__(self) -> None:
-        self.phrasings: list[Phrasing] = []
-        self._postings: dict[Key, list[int]] = defaultdict(list)
-        self._faq_of: list[str] = []  # the entry of each phrasing
-        self._entry_postings: dict[Key, list[str]] = defaultdict(list)
-        # Every concept of every phrasing, numbered, and the keys that hold it whole or in part:
-        # how much of a phrasing a question covers is then summed from these postings.
-        self._part_owner: list[int] = []
-        self._part_weight: list[float] = []
-        self._part_whole: dict[Key, list[int]] = defaultdict(list)
-        self._part_synonym: dict[Key, list[int]] = defaultdict(list)
-
-    def add(self, phrasing: Phrasing) -> None:
-        for k in phrasing.keys:
-            self._postings[k].append(len(self.phrasings))
-        self.phrasings.append(phrasing)
-
-    def finish(self) -> None:
-        """Once every phrasing is in: the entry postings and the numbered phrasing concepts."""
-        entry_keys: dict[str, set[Key]] = defaultdict(set)
-        for ph in self.phrasings:
-            entry_keys[ph.faq] |= ph.keys
-        self._faq_of = [ph.faq for ph in self.phrasings]
-        for fid, keys in entry_keys.items():
-            for k in keys:
-                self._entry_postings[k].append(fid)
-        for i, ph in enumerate(self.phrasings):
-            for c, w in zip(ph.concepts, ph.weights, strict=True):
-                g = len(self._part_owner)
-                self._part_owner.append(i)
-                self._part_weight.append(w)
-                self._part_whole[c.exact].append(g)
-                for k in c.keys - {c.exact}:
-                    self._part_synonym[k].append(g)
-
-    def holds(self, keys: frozenset[Key]) -> bool:
-        """Whether any phrasing holds one of the keys."""
-        return any(k in self._postings for k in keys)
-
-    def candidates(self, query: list[Concept], weights: list[float]) -> FaqCandidates:
-        """Coverage both ways of every phrasing sharing a concept with the question."""
-        all_q = frozenset(k for c in query for k in c.keys)
-        q_cov = coverage(query, weights, self._postings)
-        # Half the credit comes from the entry as a whole (all its phrasings): people's
-        # extra words are often in a sibling phrasing.
-        e_cov = coverage(query, weights, self._entry_postings)
-        whole: set[int] = set()
-        part: set[int] = set()
-        for k in all_q:
-            whole.update(self._part_whole.get(k, ()))
-            part.update(self._part_synonym.get(k, ()))
-        part -= whole
-        t_cov: dict[int, float] = defaultdict(float)
-        for g in whole:
-            t_cov[self._part_owner[g]] += self._part_weight[g]
-        for g in part:
-            t_cov[self._part_owner[g]] += SYNONYM_MATCH * self._part_weight[g]
-        groups: dict[str, list[int]] = defaultdict(list)
-        for i in q_cov:
-            groups[self._faq_of[i]].append(i)
-        return FaqCandidates(q_cov, e_cov, t_cov, groups)

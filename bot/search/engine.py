@@ -24,10 +24,11 @@ from bot.answer import Answer, DocumentInfo, Excerpt, FaqHit, Suggestion
 from bot.message import read_message
 from bot.search import store
 from bot.search.analysis import Analyzer, Concept, Key, question_types, spelling_words
-from bot.search.candidates import IndexedSentence, Phrasing, PhrasingPostings
 from bot.search.confidence import Evidence, evidence, probability, refuses
+from bot.search.phrasings import Phrasing, PhrasingPostings
 from bot.search.rerank import Library, phrase_bonus
 from bot.search.scoring import SUGGESTIONS, Scorer
+from bot.search.sentences import IndexedSentence
 from bot.search.settings import Settings
 from bot.search.spelling import Speller
 from bot.text import normalise

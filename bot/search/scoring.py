@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from rapidfuzz import fuzz
 
 from bot.search.analysis import SPECIFIC, Concept
-from bot.search.candidates import PhrasingPostings, SentencePostings
+from bot.search.candidates import SentencePostings
+from bot.search.phrasings import PhrasingPostings
 
 CUE_MISS = 0.4  # a sentence lacking what the question type needs keeps this share of its score
 LABEL_SHARE = 0.4  # a heading keeps this share: under what its section earns (CONTEXT_MATCH)

@@ -24,8 +24,9 @@ from typing import TypeVar
 
 from bot.search.analysis import Analyzer
 from bot.search.annotate import Row, annotate
-from bot.search.candidates import PackedSentence, SentencePostings, pack
+from bot.search.candidates import SentencePostings
 from bot.search.packed import ints
+from bot.search.sentences import PackedSentence, pack
 
 _D = TypeVar("_D")
 

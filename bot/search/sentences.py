@@ -1,0 +1,55 @@
+"""A sentence as the index holds it: whole (IndexedSentence, its text read), or packed
+(PackedSentence: its analysis as stored, what a build carries over without unpacking).
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+
+from bot.search.analysis import Key, cues_held
+from bot.search.packed import INT, encode_sequence
+
+
+@dataclass(slots=True)
+class IndexedSentence:
+    id: int
+    document: str
+    paragraph: int
+    sentence: int
+    text: str
+    keys: frozenset[Key]
+    weight: float = 0.0  # idf mass of all its concepts
+    label: bool = False  # a heading or label (analysis.is_label): ranked below prose
+    # What the sentence is about without naming it: its section's heading and the sentence
+    # before it in its paragraph ("Disable CheckHostIP by default. The reason is ...").
+    context: frozenset[Key] = frozenset()
+    concepts: tuple[frozenset[Key], ...] = ()  # each concept's keys, in text order
+
+
+LABEL = 1  # flag bit: the sentence is a heading or label; the answer cues held follow it
+
+
+@dataclass(frozen=True, slots=True)
+class PackedSentence:
+    """A sentence's analysis as the index stores it: what an unchanged document's sentences
+    are carried over as, never unpacked, by an incremental build."""
+
+    id: int
+    document: str
+    paragraph: int
+    sentence: int
+    flags: int  # LABEL, and the answer cues held (analysis.cues_held) shifted by one
+    keys: array  # sorted
+    context: array  # the keys its context holds and it does not, sorted
+    sequence: array  # each concept's keys in text order (packed.encode_sequence)
+
+
+def pack(s: IndexedSentence) -> PackedSentence:
+    return PackedSentence(
+        s.id, s.document, s.paragraph, s.sentence,
+        (LABEL if s.label else 0) | cues_held(s.text) << 1,
+        array(INT, sorted(s.keys)),  # type: ignore[type-var]
+        array(INT, sorted(s.context - s.keys)),  # type: ignore[type-var]
+        array(INT, encode_sequence(s.concepts)),  # type: ignore[arg-type]
+    )
