@@ -188,7 +188,12 @@ def test_an_incremental_index_holds_what_a_full_build_of_the_same_seeds_holds(
         db, "select id, text from sentences"
     )
     assert _analysis(db) == _analysis(full)
+    assert _vocabulary(db) == _vocabulary(full)
     assert _answers(db, ids=False) == _answers(full, ids=False)
+
+
+def _vocabulary(db: Path) -> list[tuple[Any, ...]]:
+    return _table(db, "select data from arrays where name = 'vocabulary'")
 
 
 def _analysis(db: Path) -> dict[tuple[str, int, int], tuple[Any, ...]]:
@@ -256,6 +261,10 @@ def test_deleting_a_document_removes_its_rows_and_splits_nothing(
     assert ensure(seeds, db).built
     assert counter.documents() == set()
     assert _sentences(db) == {i: r for i, r in before.items() if r[0] != "marlow-school"}
+    full = seeds.parent / "full.sqlite3"
+    build(seeds, full, force=True)
+    assert _vocabulary(db) == _vocabulary(full)  # the school's words are gone from it
+    assert b"library" not in _vocabulary(db)[0][0]
     for table, column in (("documents", "id"), ("paragraphs", "document")):
         assert "marlow-school" not in {r[0] for r in _table(db, f"select {column} from {table}")}
     assert list(sqlite_utils.Database(db)["sentences"].search("library", quote=True)) == []

@@ -17,10 +17,10 @@ from tests.conftest import MakeSeeds
 from tests.test_incremental import HARBOUR, ORCHARD, SCHOOL
 
 
-def test_rows_invert_keeps_the_order_of_the_items_and_reads_back_from_bytes() -> None:
+def test_inverted_rows_keep_the_order_of_the_items_and_reads_back_from_bytes() -> None:
     rows = Rows.build([[0, 2], [2], [], [1, 2]])
     assert [list(rows.get(i, ())) for i in range(4)] == [[0, 2], [2], [], [1, 2]]
-    inverted = Rows.invert([[0, 2], [2], [], [1, 2]], width=4)
+    inverted = rows.inverted(width=4)
     assert {k: list(v) for k, v in inverted.items()} == {0: [0], 1: [3], 2: [0, 1, 3]}
     assert inverted.size(2) == 3 and inverted.size(3) == 0 and inverted.size("p:x") == 0
     assert inverted.get(3) is None and inverted.get("p:x", ()) == ()

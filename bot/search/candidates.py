@@ -121,16 +121,15 @@ class SentencePostings:
     def finish(self) -> None:
         """Once every sentence is in: the postings, the corpus size, each sentence's idf mass."""
         pending, self._pending = self._pending, []
-        keys = [s.keys for s in pending]
-        context = [s.context for s in pending]
-        width = 1 + max((row[-1] for row in keys + context if row), default=-1)
-        self.keys = Rows.build(keys)
-        self.sequence = Rows.build(s.sequence for s in pending)
-        self.postings = _to_ids(Rows.invert(keys, width), self.ids)
-        self.context = _to_ids(Rows.invert(context, width), self.ids)
+        self.keys = Rows.join([s.keys for s in pending])
+        self.sequence = Rows.join([s.sequence for s in pending])
+        context = Rows.join([s.context for s in pending])
+        width = 1 + max(max(self.keys.values, default=-1), max(context.values, default=-1))
+        self.postings = _to_ids(self.keys.inverted(width), self.ids)
+        self.context = _to_ids(context.inverted(width), self.ids)
         self._index()
         idf = [self._key_idf(k) for k in range(width)]
-        self.weight = array("d", (sum(map(idf.__getitem__, row)) for row in keys))
+        self.weight = array("d", (sum(map(idf.__getitem__, row)) for row in self.keys.rows()))
 
     def _index(self) -> None:
         pos = array(INT, [-1]) * (max(self.ids, default=-1) + 1)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import accumulate
 
 INT = "i"  # 32-bit signed: sentence ids and key ids stay far below 2**31
 SEPARATOR = -1  # between two concepts of a sentence's sequence
@@ -36,23 +37,34 @@ class Rows(Mapping[int, array]):
         return cls(offsets, values)
 
     @classmethod
-    def invert(cls, rows: Sequence[Iterable[int]], width: int) -> Rows:
-        """Row k of the result lists, in order, the i of every rows[i] holding k (k < width):
+    def join(cls, rows: list[bytes]) -> Rows:
+        """Rows stored each as bytes of 32-bit ints, joined without unpacking them."""
+        offsets = array(INT, [0])
+        offsets.extend(accumulate(len(r) // 4 for r in rows))
+        return cls(offsets, ints(b"".join(rows)))
+
+    def rows(self) -> Iterator[array]:
+        """Every row in order, empty ones too."""
+        off, values = self.offsets, self.values
+        for i in range(len(off) - 1):
+            yield values[off[i] : off[i + 1]]
+
+    def inverted(self, width: int) -> Rows:
+        """Row k of the result lists, in order, the i of every row i holding k (k < width):
         postings from each item's keys."""
         counts = [0] * (width + 1)
-        for row in rows:
-            for k in row:
-                counts[k + 1] += 1
+        for k in self.values:
+            counts[k + 1] += 1
         for k in range(width):
             counts[k + 1] += counts[k]
         offsets = array(INT, counts)
         values = array(INT, bytes(4 * counts[width]))
         fill = counts[:-1]
-        for i, row in enumerate(rows):
+        for i, row in enumerate(self.rows()):
             for k in row:
                 values[fill[k]] = i
                 fill[k] += 1
-        return cls(offsets, values)
+        return Rows(offsets, values)
 
     def get(self, key: object, default: object = None) -> array | None:  # type: ignore[override]
         if type(key) is not int or not 0 <= key < len(self.offsets) - 1:

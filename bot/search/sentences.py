@@ -40,16 +40,17 @@ class PackedSentence:
     paragraph: int
     sentence: int
     flags: int  # LABEL, and the answer cues held (analysis.cues_held) shifted by one
-    keys: array  # sorted
-    context: array  # the keys its context holds and it does not, sorted
-    sequence: array  # each concept's keys in text order (packed.encode_sequence)
+    # 32-bit key ids, as bytes (packed.view reads them):
+    keys: bytes  # sorted
+    context: bytes  # the keys its context holds and it does not, sorted
+    sequence: bytes  # each concept's keys in text order (packed.encode_sequence)
 
 
 def pack(s: IndexedSentence) -> PackedSentence:
     return PackedSentence(
         s.id, s.document, s.paragraph, s.sentence,
         (LABEL if s.label else 0) | cues_held(s.text) << 1,
-        array(INT, sorted(s.keys)),  # type: ignore[type-var]
-        array(INT, sorted(s.context - s.keys)),  # type: ignore[type-var]
-        array(INT, encode_sequence(s.concepts)),  # type: ignore[arg-type]
+        array(INT, sorted(s.keys)).tobytes(),  # type: ignore[type-var]
+        array(INT, sorted(s.context - s.keys)).tobytes(),  # type: ignore[type-var]
+        array(INT, encode_sequence(s.concepts)).tobytes(),  # type: ignore[arg-type]
     )

@@ -25,7 +25,6 @@ from typing import TypeVar
 from bot.search.analysis import Analyzer
 from bot.search.annotate import Row, annotate
 from bot.search.candidates import SentencePostings
-from bot.search.packed import ints
 from bot.search.sentences import PackedSentence, pack
 
 _D = TypeVar("_D")
@@ -88,8 +87,7 @@ class Previous:
         for r in rows:
             keys, context, sequence, flags = stored[r.id]
             out.append(PackedSentence(
-                r.id, document, r.paragraph, r.sentence, flags, ints(keys), ints(context),
-                ints(sequence),
+                r.id, document, r.paragraph, r.sentence, flags, keys, context, sequence,
             ))
         return out
 
@@ -97,6 +95,26 @@ class Previous:
         """A document's word counts as stored."""
         row = self._document(document)
         return Counter(json.loads(row[0])) if row else None
+
+    def row(self, document: str) -> tuple[str, str, str] | None:
+        """A document's stored words, mined groups and normalised sentences, as stored."""
+        return self._document(document)
+
+    def documents(self) -> set[str]:
+        try:
+            return {r[0] for r in self.conn.execute("select document from analysed_documents")}
+        except sqlite3.DatabaseError:
+            return set()
+
+    def vocabulary(self) -> dict[str, int] | None:
+        """The whole vocabulary as the previous build stored it."""
+        try:
+            row = self.conn.execute(
+                "select data from arrays where name = 'vocabulary'"
+            ).fetchone()
+        except sqlite3.DatabaseError:
+            return None
+        return json.loads(row[0]) if row else None
 
     def mined(self, document: str) -> list[tuple[str, ...]] | None:
         """The alias groups mined from a document as stored."""
@@ -175,28 +193,48 @@ def analyse(
     for g in groups:
         analyzer.add_group(g.name, g.kind, g.terms)
     sentences: list[PackedSentence] = []
-    vocabulary: Counter[str] = Counter()
-    documents = []
-    fresh: list[str] = []
+    documents: list[tuple[str, str, str, str]] = []
+    fresh: dict[str, Counter[str]] = {}  # the documents analysed anew, and their words
     for src in sources:
-        reused = words = None
+        reused = row = None
         if previous and src.unchanged and src.id not in touched:
-            reused, words = previous.sentences(src.id, src.rows), previous.words(src.id)
-        if reused is None or words is None:
+            reused, row = previous.sentences(src.id, src.rows), previous.row(src.id)
+        if reused is None or row is None:
             done = annotate(analyzer, src.id, src.rows)
-            reused, words = [pack(s) for s in done.sentences], done.words
-            fresh.append(src.id)
+            reused, fresh[src.id] = [pack(s) for s in done.sentences], done.words
+            row = (json.dumps(done.words), json.dumps(mined.get(src.id, [])),
+                   json.dumps(norms.get(src.id, [])))
         sentences += reused
-        vocabulary.update(words)
-        documents.append((src.id, json.dumps(words), json.dumps(mined.get(src.id, [])),
-                          json.dumps(norms.get(src.id, []))))
+        documents.append((src.id, *row))
+    vocabulary = _vocabulary(previous, {src.id for src in sources}, fresh)
     sentences.sort(key=lambda s: s.id)
     postings = SentencePostings()
     for s in sentences:
         postings.add_packed(s)
     postings.finish()
     _write(conn, analyzer, sentences, documents, postings, vocabulary)
-    return fresh
+    return list(fresh)
+
+
+def _vocabulary(
+    previous: Previous | None, documents: set[str], fresh: dict[str, Counter[str]]
+) -> dict[str, int]:
+    """The words of all the documents and how often each occurs (the speller's vocabulary):
+    the previous total, less what the documents gone or analysed anew had, plus what these
+    have now; summed afresh when there is no previous total. Sorted, so that a build gives the
+    same vocabulary whichever way it got there."""
+    total: Counter[str] = Counter()
+    stale = previous.vocabulary() if previous else None
+    if stale is None or previous is None:
+        for doc in documents - fresh.keys():  # reused, yet no total to start from
+            total.update((previous.words(doc) if previous else None) or {})
+    else:
+        total.update(stale)
+        for doc in previous.documents() - (documents - fresh.keys()):
+            total.subtract(previous.words(doc) or {})
+    for words in fresh.values():
+        total.update(words)
+    return {w: n for w, n in sorted(total.items()) if n > 0}
 
 
 def mined_groups(
@@ -220,7 +258,7 @@ def _write(
     sentences: list[PackedSentence],
     documents: list[tuple[str, str, str, str]],
     postings: SentencePostings,
-    vocabulary: Counter[str],
+    vocabulary: dict[str, int],
 ) -> None:
     conn.execute("create table keys (id integer primary key, name text not null)")
     conn.executemany("insert into keys values (?, ?)", analyzer.key_table())
@@ -231,7 +269,7 @@ def _write(
     conn.executemany(
         "insert into analysis values (?, ?, ?, ?, ?)",
         (
-            (s.id, s.keys.tobytes(), s.context.tobytes(), s.sequence.tobytes(), s.flags)
+            (s.id, s.keys, s.context, s.sequence, s.flags)
             for s in sentences
         ),
     )
