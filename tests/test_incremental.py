@@ -321,6 +321,25 @@ def test_changing_the_aliases_resplits_nothing(
     assert Engine(db).ask("what sank in kelby bay").excerpts[0].document == "kelby-harbour"
 
 
+def test_a_name_a_new_document_teaches_rereads_only_the_old_sentences_holding_it(
+    library: tuple[Path, Path], make_seeds: MakeSeeds, tmp_path: Path
+) -> None:
+    """The new article calls Amina Qureshi "Qureshi" too: the mined group now holds "Qureshi"
+    in every document, so the school report's sentence naming her reads differently."""
+    seeds, db = library
+    retired = "Amina Qureshi retired on Friday. Qureshi had taught at Marlow for thirty years.\n"
+    make_seeds(seeds.parent, {"qureshi-retires.txt": retired})
+    build(seeds, db)
+    assert last_build(db) == {"split": ["qureshi-retires"],
+                              "analysed": ["marlow-school", "qureshi-retires"]}
+    full = tmp_path / "full.sqlite3"
+    build(seeds, full, force=True)
+    assert _analysis(db) == _analysis(full)
+    assert _vocabulary(db) == _vocabulary(full)
+    answer = Engine(db).ask("what did qureshi say the pupils did")
+    assert answer.excerpts[0].text.startswith("The head teacher, Amina Qureshi, said")
+
+
 def test_an_alias_change_leaves_the_index_as_a_full_build_of_it(
     library: tuple[Path, Path], make_seeds: MakeSeeds, tmp_path: Path
 ) -> None:

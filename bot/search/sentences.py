@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.search.analysis import Key, cues_held
@@ -50,7 +51,12 @@ def pack(s: IndexedSentence) -> PackedSentence:
     return PackedSentence(
         s.id, s.document, s.paragraph, s.sentence,
         (LABEL if s.label else 0) | cues_held(s.text) << 1,
-        array(INT, sorted(s.keys)).tobytes(),  # type: ignore[type-var]
-        array(INT, sorted(s.context - s.keys)).tobytes(),  # type: ignore[type-var]
-        array(INT, encode_sequence(s.concepts)).tobytes(),  # type: ignore[arg-type]
+        pack_keys(s.keys),
+        pack_keys(s.context - s.keys),
+        pack_keys(encode_sequence(s.concepts), ordered=True),  # type: ignore[arg-type]
     )
+
+
+def pack_keys(keys: Iterable[Key], ordered: bool = False) -> bytes:
+    """Key ids as stored: 32-bit ints, sorted unless their order is the point."""
+    return array(INT, keys if ordered else sorted(keys)).tobytes()  # type: ignore[arg-type]

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from bot.search.analysis import Analyzer
-from bot.search.annotate import Row, annotate
+from bot.search.annotate import Row, annotate, reread
 from bot.search.candidates import SentencePostings
 from bot.search.sentences import PackedSentence, pack
 
@@ -135,27 +135,36 @@ class Previous:
         except sqlite3.DatabaseError:
             return None
 
-    def touched(self, groups: Sequence[Group]) -> set[str]:
-        """The documents whose sentences the change from the previous groups to these may
-        analyse differently: those holding a word of a phrase added, dropped or regrouped."""
-        old, new = phrase_table(self.groups), phrase_table(groups)
+    def touched(self, groups: Sequence[Group]) -> Touched:
+        """What the change from the previous groups to these makes read differently: the
+        sentences holding a word of a phrase added, dropped or regrouped."""
+        before = Analyzer()
+        for g in self.groups:
+            before.add_group(g.name, g.kind, g.terms)
+        old, new = before.phrase_names(), phrase_table(groups)
         changed = {st for st in old.keys() | new.keys() if old.get(st) != new.get(st)}
         if not changed:
-            return set()
+            return Touched({}, before)
         stems = {s for st in changed for s in st}
         names = {"p:" + s for s in stems} | {"p:" + " ".join(st) for st in changed}
         for st, (group_names, _) in old.items():
             if stems.intersection(st):
                 names |= group_names
-        try:
-            index = _postings(self.conn, lambda sid: "")
-        except (sqlite3.DatabaseError, KeyError):
-            return {d for (d,) in self.conn.execute("select id from documents")}
-        docs: set[str] = set()
+        index = _postings(self.conn, lambda sid: "")
+        sentences: dict[str, set[int]] = {}
         for name in names:
             for sid in index.postings.get(self.key_ids.get(name, -1), ()):  # type: ignore[union-attr]
-                docs.add(index.document_of(sid))
-        return docs
+                sentences.setdefault(index.document_of(sid), set()).add(sid)
+        return Touched(sentences, before)
+
+
+@dataclass(frozen=True, slots=True)
+class Touched:
+    """The sentences (by document) an alias change makes read differently, and an analyzer
+    that reads as the previous build did."""
+
+    sentences: dict[str, set[int]]
+    before: Analyzer
 
 
 def phrase_table(groups: Iterable[Group]) -> dict[tuple[str, ...], tuple[frozenset[str], bool]]:
@@ -188,17 +197,23 @@ def analyse(
     analysed anew (the others were reused from `previous`). `mined` (each document's mined
     alias groups) and `norms` (its normalised sentences, for cites) are kept for the next
     build."""
-    touched = previous.touched(groups) if previous else set()
+    touched = previous.touched(groups) if previous else None
     analyzer = Analyzer(dict(previous.key_ids) if previous else None)
     for g in groups:
         analyzer.add_group(g.name, g.kind, g.terms)
     sentences: list[PackedSentence] = []
     documents: list[tuple[str, str, str, str]] = []
-    fresh: dict[str, Counter[str]] = {}  # the documents analysed anew, and their words
+    fresh: dict[str, Counter[str]] = {}  # the documents read anew, and their words
     for src in sources:
         reused = row = None
-        if previous and src.unchanged and src.id not in touched:
+        if previous and touched and src.unchanged:
             reused, row = previous.sentences(src.id, src.rows), previous.row(src.id)
+            again = touched.sentences.get(src.id)
+            if reused is not None and row is not None and again:
+                reused, fresh[src.id] = reread(
+                    analyzer, touched.before, src.rows, reused, again, Counter(json.loads(row[0]))
+                )
+                row = (json.dumps(fresh[src.id]), *row[1:])
         if reused is None or row is None:
             done = annotate(analyzer, src.id, src.rows)
             reused, fresh[src.id] = [pack(s) for s in done.sentences], done.words
