@@ -196,7 +196,10 @@ def cmd_index(args: argparse.Namespace, cfg: configuration.Config) -> int:
         print(f"warning: {status.warning}", file=sys.stderr)
         return 1
     print(f"{'built' if status.built else 'up to date'}: {status.path}")
-    if status.built:  # the FAQ's lint, as warnings: the editor hears of it, the build stands
+    # The FAQ's lint, as warnings, when the FAQ or aliases changed: the editor hears of it, the
+    # build stands. An article added to a large library costs no lint of the whole FAQ
+    # (`python -m bot faq lint` runs it any time).
+    if status.built and index.last_build(cfg.db).get("curated_changed", True):
         from bot.faqlint import lint_seeds
         from bot.search import Engine
 

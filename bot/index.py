@@ -23,6 +23,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -35,6 +36,7 @@ from bot.ingest import (
     SeedError,
     Seeds,
     Sentence,
+    is_curated,
     read_seeds,
     seed_files,
 )
@@ -62,6 +64,15 @@ def seeds_hash(seeds_dir: Path) -> str:
     for p in seed_files(seeds_dir):
         h.update(p.name.encode() + b"\0")
         h.update(p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def curated_hash(seeds_dir: Path) -> str:
+    """The hash of the FAQ and alias files alone: whether the editor's data changed."""
+    h = hashlib.sha256(SCHEMA_VERSION.encode())
+    for p in seed_files(seeds_dir):
+        if is_curated(p):
+            h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
     return h.hexdigest()
 
 
@@ -193,6 +204,7 @@ class _Previous:
     db: sqlite_utils.Database
     hashes: dict[str, str]  # document id -> content hash
     next_id: int  # the first sentence id never given
+    curated: str = ""  # the hash of the FAQ and alias files it was built from
     ids: dict[str, list[int]] = field(default_factory=dict)  # carried document -> sentence ids
     broken: bool = False  # reading it failed half way: build afresh
 
@@ -241,7 +253,7 @@ def _open_previous(db_path: Path) -> _Previous | None:
     except (sqlite3.DatabaseError, ValueError):
         db.close()
         return None
-    return _Previous(db, hashes, next_id)
+    return _Previous(db, hashes, next_id, meta.get("curated_hash", ""))
 
 
 def sentence_ids(
@@ -448,9 +460,15 @@ def build(seeds_dir: Path, db_path: Path, force: bool = False) -> Path:
                 db = sqlite_utils.Database(conn)
                 reuse = store.Previous.open(previous.db.conn) if previous else None
                 analysed = _write(db, seeds, digest, ids, next_id, reuse)
-                db["meta"].insert(
-                    {"key": "last_build",
-                     "value": json.dumps({"split": split, "analysed": analysed})},
+                curated = curated_hash(seeds_dir)
+                changed = previous is None or previous.curated != curated
+                db["meta"].insert_all(
+                    [
+                        {"key": "curated_hash", "value": curated},
+                        {"key": "last_build",
+                         "value": json.dumps({"split": split, "analysed": analysed,
+                                              "curated_changed": changed})},
+                    ],
                     pk="key",
                 )
                 conn.commit()
@@ -470,14 +488,17 @@ def build(seeds_dir: Path, db_path: Path, force: bool = False) -> Path:
     return db_path
 
 
-def last_build(db_path: Path) -> dict[str, list[str]]:
-    """The documents the build of this index split and analysed (the others were reused)."""
+def last_build(db_path: Path) -> dict[str, Any]:
+    """The documents the build of this index split and analysed (the others were reused), and
+    whether the FAQ or aliases had changed since the index it was built beside."""
     db = sqlite_utils.Database(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True))
     try:
         rows = list(db.query("select value from meta where key = 'last_build'"))
     finally:
         db.close()
-    return json.loads(rows[0]["value"]) if rows else {"split": [], "analysed": []}
+    if not rows:
+        return {"split": [], "analysed": [], "curated_changed": True}
+    return json.loads(rows[0]["value"])
 
 
 def read_indexed_seeds(seeds_dir: Path, db_path: Path) -> Seeds:

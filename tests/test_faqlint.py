@@ -275,3 +275,25 @@ def test_index_prints_the_lint_as_warnings_and_builds_anyway(
     [line] = captured.err.splitlines()
     assert line.startswith("warning: faq lint: ") and "ferry" in line and "'Sunday'" in line
     assert db.is_file()
+
+
+def test_index_lints_again_only_when_the_faq_or_aliases_changed(
+    tmp_path: Path, make_seeds: MakeSeeds, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An article added to a large library must not cost a lint of the whole FAQ; an edit of
+    the FAQ or the aliases is what the editor needs to hear about."""
+    wrong = entry("ferry", "When does the ferry run again?", "The ferry runs from Sunday.",
+                  ["The ferry to Askay will run again from Friday"])
+    seeds = storm(tmp_path, make_seeds, BOATS, wrong)
+    db = tmp_path / "index.sqlite3"
+    args = ["index", "--seeds", str(seeds), "--db", str(db)]
+    assert main(args) == 0
+    assert "faq lint" in capsys.readouterr().err
+    (seeds / "gale.txt").write_text("A gale closed the pier on Monday.\n", encoding="utf-8")
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("built: ") and captured.err == ""
+    with (seeds / "faq.toml").open("a", encoding="utf-8") as faq:
+        faq.write("\n# reviewed\n")
+    assert main(args) == 0
+    assert "'Sunday'" in capsys.readouterr().err

@@ -160,7 +160,8 @@ def test_adding_a_document_splits_only_it_and_leaves_the_others_as_they_were(
     assert {r[0] for r in added.values()} == {"pellow-orchard"}
     assert min(added) > max(before)  # fresh ids, after every id of the previous index
     # Nor were the others analysed again: their analysis came from the index as it stood.
-    assert last_build(db) == {"split": ["pellow-orchard"], "analysed": ["pellow-orchard"]}
+    assert last_build(db) == {"split": ["pellow-orchard"], "analysed": ["pellow-orchard"],
+                              "curated_changed": False}
     assert _answers(db) == answers
     answer = Engine(db).ask("how many tonnes of apples did Gwen Attwood lose")
     assert answer.answered and answer.excerpts[0].document == "pellow-orchard"
@@ -316,6 +317,7 @@ def test_changing_the_aliases_resplits_nothing(
     build(seeds, db)
     assert counter.documents() == set()
     assert ("alias", "Kelby Bay") in _table(db, "select kind, term from aliases")
+    assert last_build(db)["curated_changed"]
     # Only the document that has the words of the new group reads differently.
     assert last_build(db)["analysed"] == ["kelby-harbour"]
     assert Engine(db).ask("what sank in kelby bay").excerpts[0].document == "kelby-harbour"
@@ -331,7 +333,8 @@ def test_a_name_a_new_document_teaches_rereads_only_the_old_sentences_holding_it
     make_seeds(seeds.parent, {"qureshi-retires.txt": retired})
     build(seeds, db)
     assert last_build(db) == {"split": ["qureshi-retires"],
-                              "analysed": ["marlow-school", "qureshi-retires"]}
+                              "analysed": ["marlow-school", "qureshi-retires"],
+                              "curated_changed": False}
     full = tmp_path / "full.sqlite3"
     build(seeds, full, force=True)
     assert _analysis(db) == _analysis(full)

@@ -24,6 +24,7 @@ from bot.answer import Answer, DocumentInfo, Excerpt, FaqHit, Suggestion
 from bot.message import read_message
 from bot.search import store
 from bot.search.analysis import Analyzer, Concept, Key, question_types, spelling_words
+from bot.search.candidates import holders_of
 from bot.search.confidence import Evidence, evidence, probability, refuses
 from bot.search.phrasings import Phrasing, PhrasingPostings
 from bot.search.rerank import Library, phrase_bonus
@@ -281,6 +282,14 @@ class Engine:
 
     def faq_list(self) -> list[Suggestion]:
         return [Suggestion(e.id, e.question) for e in self.faq.values()]
+
+    def key_df(self, key: Key) -> int:
+        """How many sentences hold a key."""
+        return self._postings.postings.size(key)
+
+    def sentences_holding(self, keys: Iterable[Key]) -> set[int]:
+        """The ids of every sentence holding any of the keys (no text read)."""
+        return holders_of(keys, self._postings.postings)
 
     def paragraph(self, document: str, paragraph: int) -> str | None:
         rows = self._query(
