@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import importlib.util
 import itertools
 import json
 import logging
@@ -22,6 +23,7 @@ import sqlite3
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +50,23 @@ from bot.text import normalise
 
 log = logging.getLogger(__name__)
 
-# Bump when the schema or the ingest rules change, so old indexes count as stale.
+# Bump when the schema changes, so old indexes count as stale. A change to the code that
+# decides what the index holds (splitting, mining, analysis) makes them stale by itself: its
+# source is part of the version (version()), so no reused row was made by other rules.
 SCHEMA_VERSION = "7"
+_RULES = ("bot.text", "bot.ingest", "bot.mining", "bot.english", "bot.search.analysis",
+          "bot.search.annotate", "bot.search.sentences", "bot.search.packed", "bot.search.store")
+
+
+@lru_cache(maxsize=1)
+def version() -> str:
+    """SCHEMA_VERSION and a digest of the rules' source: what an index was built by."""
+    h = hashlib.sha256(SCHEMA_VERSION.encode())
+    for name in _RULES:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            h.update(Path(spec.origin).read_bytes())
+    return f"{SCHEMA_VERSION}-{h.hexdigest()[:16]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +77,7 @@ class IndexStatus:
 
 
 def seeds_hash(seeds_dir: Path) -> str:
-    h = hashlib.sha256(SCHEMA_VERSION.encode())
+    h = hashlib.sha256(version().encode())
     for p in seed_files(seeds_dir):
         h.update(p.name.encode() + b"\0")
         h.update(p.read_bytes() + b"\0")
@@ -244,7 +261,7 @@ def _open_previous(db_path: Path) -> _Previous | None:
         return None
     try:
         meta = {r[0]: r[1] for r in db.execute("select key, value from meta")}
-        if meta.get("schema") != SCHEMA_VERSION:
+        if meta.get("schema") != version():
             db.close()
             return None
         hashes = {r[0]: r[1] for r in db.execute("select id, hash from documents")}
@@ -345,7 +362,7 @@ def _write(
         db["meta"].insert_all(
             [
                 {"key": "seeds_hash", "value": digest},
-                {"key": "schema", "value": SCHEMA_VERSION},
+                {"key": "schema", "value": version()},
                 {"key": "next_sentence_id", "value": str(next_id)},
             ],
             pk="key",

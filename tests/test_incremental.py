@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlite_utils
 
-from bot import ingest
+from bot import index, ingest
 from bot.index import build, ensure, last_build, read_indexed_seeds, resolve_cites
 from bot.ingest import Document, FaqEntry, Seeds, Sentence
 from bot.search import Engine
@@ -415,6 +415,28 @@ def test_an_index_of_another_schema_is_not_reused(
     counter = SplitCounter(monkeypatch, seeds)
     build(seeds, db)
     assert counter.documents() == {"vell-flood", "kelby-harbour", "marlow-school"}
+
+
+def test_changed_analysis_rules_make_the_index_stale_and_reuse_nothing(
+    library: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index stores each sentence's analysis: code that analyses differently (a new answer
+    cue, another label rule) must not serve, nor reuse, rows the old code made."""
+    seeds, db = library
+    assert ensure(seeds, db).built is False
+    rules = Path(index.__file__).parent / "search" / "analysis.py"
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes",
+                        lambda self: real(self) + (b"# changed" if self == rules else b""))
+    index.version.cache_clear()
+    try:
+        counter = SplitCounter(monkeypatch, seeds)
+        assert ensure(seeds, db).built
+        assert counter.documents() == {"vell-flood", "kelby-harbour", "marlow-school"}
+        assert sorted(last_build(db)["analysed"]) == ["kelby-harbour", "marlow-school",
+                                                      "vell-flood"]
+    finally:
+        index.version.cache_clear()
 
 
 def test_an_unreadable_previous_index_is_replaced_by_a_full_build(
