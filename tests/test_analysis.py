@@ -131,6 +131,8 @@ def test_a_question_without_a_specific_type_has_none(question: str) -> None:
         ("distance", "Homs is close to Damascus.", True),
         ("time", "The city fell on Saturday night.", False),
         ("duration", "He ruled for 24 years.", False),
+        ("time", "The talks resume in May.", False),
+        ("time", "You may not use this file except in compliance.", True),  # the verb
         ("person", "The cities fell.", False),  # no cue to hold: any sentence may answer
     ],
 )
@@ -158,7 +160,17 @@ def test_a_sentence_opening_with_a_pronoun_or_quoting_he_said_refers_back() -> N
         ("* ssh(1): disable CheckHostIP by default.", True, False),
         ("--synchronous", False, False),  # inside a paragraph of prose: no heading
         ("Exit status is normally 0; if an error occurs, exit status is 1.", True, False),
+        ("Report bugs to: bug-gzip@gnu.org", True, False),  # a field and its value says it
     ],
 )
 def test_headings_and_labels_are_told_from_prose(text: str, alone: bool, label: bool) -> None:
     assert is_label(text, alone) is label
+
+
+def test_a_one_letter_option_is_a_concept_of_its_own_and_its_case_counts() -> None:
+    analyzer = Analyzer()
+    lower = analyzer.concepts("gzip -c writes to standard output", grow=True)
+    upper = analyzer.concepts("gzip -C is not an option", grow=True)
+    assert [c.words for c in lower][:2] == [("gzip",), ("c",)]
+    assert lower[1].keys != upper[1].keys
+    assert [c.words for c in analyzer.concepts("plan c")] == [("plan",)]  # a lone letter: none

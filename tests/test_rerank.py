@@ -8,7 +8,8 @@ import pytest
 
 from bot.index import build
 from bot.search import Engine, Settings
-from bot.search.rerank import date_key, recency
+from bot.search.analysis import Concept
+from bot.search.rerank import date_key, phrase_bonus, recency
 from tests.conftest import MakeSeeds
 
 
@@ -53,3 +54,15 @@ def test_a_question_naming_a_title_favours_that_document(
 ) -> None:
     answer = _library(make_seeds, tmp_path).ask("when did the vell bridge reopen, says flood news")
     assert answer.excerpts[0].document == "old"
+
+
+def test_a_sentence_naming_the_question_first_ranks_above_one_naming_it_in_passing() -> None:
+    level, default = Concept(frozenset({1}), 1, 0, 0, ("level",)), Concept(
+        frozenset({2}), 2, 0, 0, ("default",))
+    first = [frozenset({2}), frozenset({1}), frozenset({5}), frozenset({6})]  # "default level is 6"
+    late = [frozenset({7}), frozenset({8}), frozenset({9}), frozenset({2}), frozenset({1})]
+    echo = [frozenset({2}), frozenset({1})]  # says nothing besides the question
+    seqs = {1: first, 2: late, 3: echo}
+    out = phrase_bonus({1: 0.5, 2: 0.5, 3: 0.5}, [default, level], [1.0, 1.0], seqs.__getitem__)
+    assert out[1] > out[2]
+    assert out[3] < out[1]  # the echo gains the phrase, not the lead

@@ -74,3 +74,11 @@ def test_a_dictionary_word_is_not_corrected_into_a_nearby_article_word(
     answer = engine.ask(word)
     assert answer.answered is False
     assert answer.excerpts == ()
+
+
+def test_a_british_or_american_spelling_becomes_the_one_the_index_has() -> None:
+    speller = Speller({"license": 3, "color": 1, "recognised": 2})
+    assert speller.correct("licence") == "license"
+    assert speller.correct("colour") == "color"
+    assert speller.correct("recognized") == "recognised"
+    assert speller.correct("honour") == "honour"  # neither spelling in the index: as written

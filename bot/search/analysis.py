@@ -37,6 +37,8 @@ _HOW_WORDS = frozenset(["many", "much", "far", "long", "close", "near", "often",
 # sentence of its section matches; its words instead carry into that section.
 LABEL_WORDS = 8
 _NUMBERED = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[IVX]+\.|[A-Z]\.)\s+\S")
+# "field: value" ("Report bugs to: bug-gzip@gnu.org"): a short line that says something.
+_FIELD = re.compile(r"^[^:]*[a-z][^:]*:\s+\S")
 _PROSE_END = re.compile(r"[.!?\u2019\"')\]]\s*$")
 
 
@@ -53,6 +55,8 @@ def is_label(text: str, alone: bool) -> bool:
     if _NUMBERED.match(stripped):  # a run-in heading: "6. Trademarks. This License does not"
         return True
     if not alone:
+        return False
+    if _FIELD.match(stripped):  # "Report bugs to: bug-gzip@gnu.org" says something
         return False
     letters = [c for c in stripped if c.isalpha()]
     shouted = bool(letters) and all(c.isupper() for c in letters)
@@ -80,7 +84,8 @@ _NUMBER_WORDS = (
 _TIME_WORDS = (
     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|night|morning|evening|"
     r"afternoon|today|yesterday|tomorrow|recently|hours?|days?|weeks?|months?|years?|"
-    r"january|february|march|april|may|june|july|august|september|october|november|december"
+    r"january|february|march|april|june|july|august|september|october|november|december|"
+    r"(?-i:May)"  # the month, not the verb ("you may not use this file")
 )
 QTYPES: list[tuple[str, re.Pattern[str]]] = [
     ("quantity", re.compile(r"\bhow (many|much)\b|\bnumber of\b|\bhow (old|big|large)\b")),
@@ -146,6 +151,10 @@ def lacks_cue_held(held: int, qtypes: frozenset[str]) -> bool:
 def lacks_cue(text: str, qtypes: frozenset[str]) -> bool:
     """Whether a sentence lacks what answers one of the question types."""
     return lacks_cue_held(cues_held(text), qtypes)
+
+
+# A command-line option of one letter ("gzip -c", "-N"): its letter is no lone letter to drop.
+_OPTION = re.compile(r"(?:^|[\s(\[,/])-[A-Za-z]$")
 
 
 class Analyzer:
@@ -248,7 +257,10 @@ class Analyzer:
                 break
             else:
                 w, s, e, _ = toks[i]
-                if w not in STOPWORDS and (len(w) > 1 or w.isdigit()):
+                if len(w) == 1 and _OPTION.match(text, max(0, s - 2), e):  # "-c", "-N"
+                    k = self._lookup("o:-" + text[s:e], grow)
+                    out.append(Concept(frozenset({k}), k, s, e, (w,)))
+                elif w not in STOPWORDS and (len(w) > 1 or w.isdigit()):
                     k = self._lookup("p:" + st[i], grow)
                     out.append(Concept(frozenset({k}), k, s, e, (w,)))
                 i += 1

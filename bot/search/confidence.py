@@ -35,7 +35,7 @@ FEATURES = (
 )
 # Fitted by `python -m bot fit` (intercept first, then one weight per feature in FEATURES).
 WEIGHTS: tuple[float, ...] = (
-    -3.843, 1.469, 2.276, 1.626, 2.218, -3.92, -2.579, 6.028, 0.029, 1.139
+    -3.606, 1.761, 1.741, 1.456, 1.562, -3.62, -1.133, 5.348, -0.18, 1.409
 )
 THRESHOLD = 0.41
 

@@ -15,6 +15,8 @@ from bot.search.candidates import holders_of
 
 PHRASE_RERANK = 20  # the best sentences checked for the question's words side by side
 PHRASE_BONUS = 0.1  # at most this much for holding every adjacent pair of the question
+LEAD_BONUS = 0.06  # at most this much for naming all of the question in its first concepts
+LEAD_CONCEPTS = 3  # how many of a sentence's first concepts say what it is about
 TITLE_BONUS = 0.1  # at most this much for a document whose title holds the whole question
 RECENCY_BONUS = 0.01  # the newest document's edge over the oldest: a tie-breaker only
 
@@ -27,10 +29,11 @@ def phrase_bonus(
 ) -> dict[int, float]:
     """The best few sentences gain where they hold two of the question's words side by side
     as the question has them ("exit status", "key exchange"): a phrase, not two words
-    anywhere in the sentence."""
+    anywhere in the sentence; and where they name the question's words first."""
     if len(query) < 2 or not direct:
         return direct
     total = sum(weights) or 1.0
+    asked = [c.keys for c in query]
     out = dict(direct)
     for sid in heapq.nlargest(PHRASE_RERANK, direct, key=direct.__getitem__):
         seq = concepts_of(sid)  # each concept's keys, in text order
@@ -40,6 +43,17 @@ def phrase_bonus(
             if any(not a.isdisjoint(x) and not b.isdisjoint(y) for x, y in pairwise(seq)):
                 held += weights[i] + weights[i + 1]
         out[sid] += PHRASE_BONUS * held / (2 * total)
+        # A sentence is about what it names first ("The default compression level is -6",
+        # '"Source" form shall mean'): one that only mentions the question's words late, in
+        # passing, is less likely its answer. One that says nothing besides them ("The Vell
+        # bridge reopened.") only repeats the question.
+        if all(any(x & k for k in asked) for x in seq):
+            continue
+        head = seq[:LEAD_CONCEPTS]
+        early = sum(
+            w for c, w in zip(query, weights, strict=True) if any(c.keys & x for x in head)
+        )
+        out[sid] += LEAD_BONUS * early / total
     return out
 
 

@@ -23,6 +23,28 @@ def warm_up() -> None:
     english_words()
 
 
+# British and American spellings of one word: a question's "licence", "recognise" or "colour"
+# is the document's "license", "recognize", "color", and the other way round. (ending, ending)
+# pairs, each tried both ways, only where the question's word is not in the index.
+_VARIANTS = (
+    ("ise", "ize"), ("ised", "ized"), ("ises", "izes"), ("ising", "izing"),
+    ("isation", "ization"), ("isations", "izations"), ("yse", "yze"), ("ysed", "yzed"),
+    ("our", "or"), ("ours", "ors"), ("oured", "ored"), ("ouring", "oring"),
+    ("ence", "ense"), ("ences", "enses"), ("tre", "ter"), ("tres", "ters"),
+    ("ogue", "og"), ("ogues", "ogs"), ("elled", "eled"), ("elling", "eling"),
+)
+
+
+def spelling_variants(word: str) -> list[str]:
+    """The word in the other spelling (British <-> American), as far as its ending tells."""
+    out = []
+    for a, b in _VARIANTS:
+        for old, new in ((a, b), (b, a)):
+            if word.endswith(old) and len(word) > len(old) + 2:
+                out.append(word[: -len(old)] + new)
+    return out
+
+
 class Speller:
     """Mends question words against the index vocabulary: its words and how often each occurs."""
 
@@ -40,6 +62,9 @@ class Speller:
         """Mend a misspelt word against the index vocabulary; real English words stay."""
         if len(word) < 4 or word in self._vocab_set or word in STOPWORDS or not word.isalpha():
             return word
+        for other in spelling_variants(word):
+            if other in self._vocab_set:
+                return other
         english = english_level(word)
         if english == 2:
             return word
