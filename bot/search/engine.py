@@ -23,7 +23,7 @@ from rapidfuzz import fuzz, process
 from bot.answer import Answer, DocumentInfo, Excerpt, FaqHit, Suggestion
 from bot.message import read_message
 from bot.search import store
-from bot.search.analysis import Analyzer, Concept, Key, question_types, spelling_words
+from bot.search.analysis import Concept, Key, question_types, spelling_words
 from bot.search.candidates import holders_of
 from bot.search.confidence import Evidence, evidence, probability, refuses
 from bot.search.phrasings import Phrasing, PhrasingPostings
@@ -88,9 +88,7 @@ class Engine:
     def _load(self, db: sqlite_utils.Database) -> None:
         # The analysis the build stored (bot/search/store.py): keys, postings, vocabulary.
         stored = store.load(db.conn, self._text)
-        self._analyzer = analyzer = Analyzer(stored.key_ids)
-        for g in store.read_groups(db.conn):
-            analyzer.add_group(g.name, g.kind, g.terms)
+        self._analyzer = analyzer = store.reader(store.read_groups(db.conn), stored.key_ids)
         self.documents: dict[str, DocumentInfo] = {
             r["id"]: DocumentInfo(
                 r["id"], r["title"], r["publisher"], r["date"], r["paragraphs"], r["sentences"]

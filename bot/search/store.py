@@ -135,13 +135,11 @@ class Previous:
         except sqlite3.DatabaseError:
             return None
 
-    def touched(self, groups: Sequence[Group]) -> Touched:
-        """What the change from the previous groups to these makes read differently: the
-        sentences holding a word of a phrase added, dropped or regrouped."""
-        before = Analyzer()
-        for g in self.groups:
-            before.add_group(g.name, g.kind, g.terms)
-        old, new = before.phrase_names(), phrase_table(groups)
+    def touched(self, analyzer: Analyzer) -> Touched:
+        """What reading with `analyzer` (this build's groups) instead of the previous groups
+        changes: the sentences holding a word of a phrase added, dropped or regrouped."""
+        before = reader(self.groups)
+        old, new = before.phrase_names(), analyzer.phrase_names()
         changed = {st for st in old.keys() | new.keys() if old.get(st) != new.get(st)}
         if not changed:
             return Touched({}, before)
@@ -167,13 +165,12 @@ class Touched:
     before: Analyzer
 
 
-def phrase_table(groups: Iterable[Group]) -> dict[tuple[str, ...], tuple[frozenset[str], bool]]:
-    """Each phrase (its stems) of the groups, the names of the groups it belongs to, and
-    whether it must be written in capitals: what decides how a sentence's words are read."""
-    analyzer = Analyzer()
+def reader(groups: Iterable[Group], key_ids: dict[str, int] | None = None) -> Analyzer:
+    """An analyzer reading with these alias and synonym groups, on this key table."""
+    analyzer = Analyzer(key_ids)
     for g in groups:
         analyzer.add_group(g.name, g.kind, g.terms)
-    return analyzer.phrase_names()
+    return analyzer
 
 
 def read_groups(conn: sqlite3.Connection) -> list[Group]:
@@ -197,10 +194,8 @@ def analyse(
     analysed anew (the others were reused from `previous`). `mined` (each document's mined
     alias groups) and `norms` (its normalised sentences, for cites) are kept for the next
     build."""
-    touched = previous.touched(groups) if previous else None
-    analyzer = Analyzer(dict(previous.key_ids) if previous else None)
-    for g in groups:
-        analyzer.add_group(g.name, g.kind, g.terms)
+    analyzer = reader(groups, dict(previous.key_ids) if previous else None)
+    touched = previous.touched(analyzer) if previous else None
     sentences: list[PackedSentence] = []
     documents: list[tuple[str, str, str, str]] = []
     fresh: dict[str, Counter[str]] = {}  # the documents read anew, and their words
