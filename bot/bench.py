@@ -24,7 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import lru_cache
 from itertools import accumulate
@@ -281,6 +281,48 @@ def _add_document(seeds: Path, db: Path, article: Path, rng: random.Random) -> f
     return took
 
 
+def _scenario_reload(cfg: Config, seeds: str, db: str, out: mp.Queue) -> None:
+    """Seconds from adding one article to a running bot's library to the new engine answering:
+    what /reload and SIGHUP do (bot/telegram/ops.py: the index brought up to date, the engine
+    loaded from it), in a process that started on the library and answered first, as a bot
+    has. On a copy of the index, the article taken away again after."""
+    import shutil
+
+    from bot.loader import load_engine
+    from bot.search import Engine
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "index.sqlite3"
+        shutil.copyfile(db, copy)
+        running = Engine(copy, cfg.matching)
+        questions = _questions(cfg)
+        for q in questions[:20]:
+            running.ask(q)
+        folder = Path(seeds)
+        article = next(p for p in sorted(cfg.seeds.glob("*.txt")))
+        _write_document(folder, "synthetic-added", SENTENCES_PER_DOC, ADDED_DATE,
+                        material(article), random.Random(2))
+        try:
+            t = time.perf_counter()
+            loaded = load_engine(replace(cfg, seeds=folder, db=copy))
+            loaded.engine.ask(questions[0])
+            took = time.perf_counter() - t
+        finally:
+            for suffix in (".txt", ".toml"):
+                (folder / f"synthetic-added{suffix}").unlink()
+        how = _how(copy)
+        loaded.engine.close()
+        running.close()
+    out.put({"reload_s": round(took, 3), "reload_how": how})
+
+
+def _how(db: Path) -> str:
+    """How the last build of an index went: "patched" in place, or "built" whole."""
+    from bot import index
+
+    return str(index.last_build(db).get("how", "built"))
+
+
 def _scenario_article(cfg: Config, folder: str, out: mp.Queue) -> None:
     """Build the bundled seeds' index three times (the best counts) into `folder`."""
     from bot import index
@@ -356,7 +398,10 @@ def _measure(cfg: Config, size: int | None) -> dict[str, Any]:
             built = _run(_scenario_article, cfg, tmp)
         else:
             built = _run(_scenario_synthetic, cfg, size, tmp)
-        served = _run(_scenario_serve, cfg, built.pop("db"), 20 if size is None else 3)
+        db = built.pop("db")
+        served = _run(_scenario_serve, cfg, db, 20 if size is None else 3)
+        if size is not None:
+            served |= _run(_scenario_reload, cfg, str(Path(tmp) / "seeds"), db)
     return {**built, **served}
 
 
@@ -381,11 +426,12 @@ def _machine() -> dict[str, Any]:
 def _print_row(r: dict[str, Any], header: bool = False) -> None:
     if header:
         print(f"{'corpus':<20}{'sentences':>10}{'build s':>9}{'add 1 s':>9}{'build MB':>9}"
-              f"{'load s':>8}{'p50 ms':>8}{'p99 ms':>8}{'serve MB':>9}")
+              f"{'load s':>8}{'reload s':>9}{'p50 ms':>8}{'p99 ms':>8}{'serve MB':>9}")
     add = f"{r['add_one_s']:>9.3f}" if "add_one_s" in r else f"{'-':>9}"
+    reload = f"{r['reload_s']:>9.3f}" if "reload_s" in r else f"{'-':>9}"
     print(f"{r['corpus']:<20}{r['sentences']:>10,}{r['build_s']:>9.3f}{add}"
-          f"{r['build_peak_mb']:>9.1f}{r['load_s']:>8.3f}{r['p50_ms']:>8.3f}{r['p99_ms']:>8.3f}"
-          f"{r['peak_rss_mb']:>9.1f}")
+          f"{r['build_peak_mb']:>9.1f}{r['load_s']:>8.3f}{reload}{r['p50_ms']:>8.3f}"
+          f"{r['p99_ms']:>8.3f}{r['peak_rss_mb']:>9.1f}")
     sys.stdout.flush()
 
 

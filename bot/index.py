@@ -55,7 +55,8 @@ log = logging.getLogger(__name__)
 # source is part of the version (version()), so no reused row was made by other rules.
 SCHEMA_VERSION = "7"
 _RULES = ("bot.text", "bot.ingest", "bot.mining", "bot.english", "bot.search.analysis",
-          "bot.search.annotate", "bot.search.sentences", "bot.search.packed", "bot.search.store")
+          "bot.search.annotate", "bot.search.sentences", "bot.search.packed", "bot.search.store",
+          "bot.search.candidates", "bot.search.merge", "bot.search.delta", "bot.update")
 
 
 @lru_cache(maxsize=1)
@@ -116,7 +117,7 @@ def resolve_cites(
     Every cite must resolve to exactly one sentence, and the cites of one entry to different
     sentences: two quotes of one sentence would show it twice in the answer.
     """
-    find = _cite_finder(seeds, norms if norms is not None else normalised(seeds))
+    find = cite_finder(seeds, norms if norms is not None else normalised(seeds))
     out: dict[str, list[tuple[str, int, int]]] = {}
     for entry in seeds.faq:
         refs: list[tuple[str, int, int]] = []
@@ -174,7 +175,7 @@ def normalised(
     return out
 
 
-def _cite_finder(
+def cite_finder(
     seeds: Seeds, norms_of: dict[str, list[str]]
 ) -> Callable[[str], list[tuple[Document, Sentence]]]:
     """A function giving every sentence whose normalised text holds a normalised quote.
@@ -224,6 +225,11 @@ class _Previous:
     curated: str = ""  # the hash of the FAQ and alias files it was built from
     ids: dict[str, list[int]] = field(default_factory=dict)  # carried document -> sentence ids
     broken: bool = False  # reading it failed half way: build afresh
+
+    def unchanged(self, doc_id: str, digest: str) -> tuple[list[Paragraph], list[Sentence]] | None:
+        """For a patch (bot/update.py): an unchanged document comes with no paragraphs or
+        sentences, its rows staying where they are in the index; None when it changed."""
+        return ([], []) if self.hashes.get(doc_id) == digest else None
 
     def stored(self, doc_id: str, digest: str) -> tuple[list[Paragraph], list[Sentence]] | None:
         if self.broken or self.hashes.get(doc_id) != digest:
@@ -463,7 +469,19 @@ def build(seeds_dir: Path, db_path: Path, force: bool = False) -> Path:
     words; the rest (new and changed documents, FAQ, aliases) is done anew. Which documents
     were split and analysed is kept in meta `last_build` (last_build()).
     """
-    seeds, previous = _read(seeds_dir, None if force else _open_previous(db_path))
+    previous = None if force else _open_previous(db_path)
+    if previous is not None:
+        from bot.update import patch  # it uses this module's helpers
+
+        try:
+            patched = patch(seeds_dir, db_path, previous)
+        except BaseException:
+            previous.db.close()
+            raise
+        if patched:
+            previous.db.close()
+            return db_path
+    seeds, previous = _read(seeds_dir, previous)
     try:
         ids, next_id = sentence_ids(seeds.documents, previous)
         split = [d.id for d in seeds.documents if d.split]
@@ -484,7 +502,7 @@ def build(seeds_dir: Path, db_path: Path, force: bool = False) -> Path:
                         {"key": "curated_hash", "value": curated},
                         {"key": "last_build",
                          "value": json.dumps({"split": split, "analysed": analysed,
-                                              "curated_changed": changed})},
+                                              "curated_changed": changed, "how": "built"})},
                     ],
                     pk="key",
                 )

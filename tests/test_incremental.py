@@ -16,6 +16,7 @@ from bot.index import build, ensure, last_build, read_indexed_seeds, resolve_cit
 from bot.ingest import Document, FaqEntry, Seeds, Sentence
 from bot.search import Engine
 from bot.search.packed import decode_sequence, ints
+from bot.search.store import load
 from tests.conftest import MakeSeeds
 from tests.test_index import FLOOD, FLOOD_FAQ, FLOOD_META
 
@@ -161,7 +162,7 @@ def test_adding_a_document_splits_only_it_and_leaves_the_others_as_they_were(
     assert min(added) > max(before)  # fresh ids, after every id of the previous index
     # Nor were the others analysed again: their analysis came from the index as it stood.
     assert last_build(db) == {"split": ["pellow-orchard"], "analysed": ["pellow-orchard"],
-                              "curated_changed": False}
+                              "curated_changed": False, "how": "patched"}
     assert _answers(db) == answers
     answer = Engine(db).ask("how many tonnes of apples did Gwen Attwood lose")
     assert answer.answered and answer.excerpts[0].document == "pellow-orchard"
@@ -190,7 +191,30 @@ def test_an_incremental_index_holds_what_a_full_build_of_the_same_seeds_holds(
     )
     assert _analysis(db) == _analysis(full)
     assert _vocabulary(db) == _vocabulary(full)
+    assert _postings(db) == _postings(full)
     assert _answers(db, ids=False) == _answers(full, ids=False)
+    assert last_build(db)["how"] == "patched"
+
+
+def _postings(db: Path) -> tuple[dict[str, set[Any]], dict[str, set[Any]], dict[Any, Any]]:
+    """What the engine maps in, by key name and place (ids differ after --force): each key's
+    sentences, each key's context sentences, and each sentence's (flags, idf mass)."""
+    con = sqlite3.connect(db)
+    try:
+        stored = load(con, lambda sid: "")
+        names = dict(con.execute("select id, name from keys"))
+        place = {r[0]: tuple(r[1:]) for r in con.execute(
+            "select id, document, paragraph, sentence from sentences")}
+    finally:
+        con.close()
+    p = stored.postings
+
+    def by_name(rows: Any) -> dict[str, set[Any]]:
+        return {names[k]: {place[sid] for sid in rows[k]} for k in rows}
+
+    columns = {place[sid]: (p.flags[p.position(sid)], round(p.weight[p.position(sid)], 9),
+                            p.document_of(sid)) for sid in p.ids}
+    return by_name(p.postings), by_name(p.context), columns
 
 
 def _vocabulary(db: Path) -> list[tuple[Any, ...]]:
@@ -265,6 +289,7 @@ def test_deleting_a_document_removes_its_rows_and_splits_nothing(
     full = seeds.parent / "full.sqlite3"
     build(seeds, full, force=True)
     assert _vocabulary(db) == _vocabulary(full)  # the school's words are gone from it
+    assert _postings(db) == _postings(full)
     assert b"library" not in _vocabulary(db)[0][0]
     for table, column in (("documents", "id"), ("paragraphs", "document")):
         assert "marlow-school" not in {r[0] for r in _table(db, f"select {column} from {table}")}
@@ -334,11 +359,12 @@ def test_a_name_a_new_document_teaches_rereads_only_the_old_sentences_holding_it
     build(seeds, db)
     assert last_build(db) == {"split": ["qureshi-retires"],
                               "analysed": ["marlow-school", "qureshi-retires"],
-                              "curated_changed": False}
+                              "curated_changed": False, "how": "patched"}
     full = tmp_path / "full.sqlite3"
     build(seeds, full, force=True)
     assert _analysis(db) == _analysis(full)
     assert _vocabulary(db) == _vocabulary(full)
+    assert _postings(db) == _postings(full)
     answer = Engine(db).ask("what did qureshi say the pupils did")
     assert answer.excerpts[0].text.startswith("The head teacher, Amina Qureshi, said")
 

@@ -127,11 +127,16 @@ class SentencePostings:
         width = 1 + max(max(self.keys.values, default=-1), max(context.values, default=-1))
         self.postings = _to_ids(self.keys.inverted(width), self.ids)
         self.context = _to_ids(context.inverted(width), self.ids)
-        self._index()
-        idf = [self._key_idf(k) for k in range(width)]
+        self.place()
+        self.weigh()
+
+    def weigh(self) -> None:
+        """Each sentence's idf mass, from the postings as they now are."""
+        idf = [self._key_idf(k) for k in range(len(self.postings.offsets) - 1)]
         self.weight = array("d", (sum(map(idf.__getitem__, row)) for row in self.keys.rows()))
 
-    def _index(self) -> None:
+    def place(self) -> None:
+        """Each sentence id's place in the columns, and the corpus size."""
         pos = array(INT, [-1]) * (max(self.ids, default=-1) + 1)
         for i, sid in enumerate(self.ids):
             pos[sid] = i
@@ -175,7 +180,7 @@ class SentencePostings:
         for name in ("keys", "sequence", "postings", "context"):
             setattr(self, name, Rows.from_bytes(blobs[name + ".offsets"], blobs[name + ".values"]))
         self.text_of = text_of
-        self._index()
+        self.place()
         return self
 
     # ------------------------------------------------------------ per sentence

@@ -135,9 +135,14 @@ class Previous:
         except sqlite3.DatabaseError:
             return None
 
-    def touched(self, analyzer: Analyzer) -> Touched:
+    def postings(self) -> SentencePostings:
+        """The previous build's postings, read in place (no texts)."""
+        return _postings(self.conn, lambda sid: "")
+
+    def touched(self, analyzer: Analyzer, index: SentencePostings | None = None) -> Touched:
         """What reading with `analyzer` (this build's groups) instead of the previous groups
-        changes: the sentences holding a word of a phrase added, dropped or regrouped."""
+        changes: the sentences holding a word of a phrase added, dropped or regrouped.
+        `index`: the previous postings when already read."""
         before = reader(self.groups)
         old, new = before.phrase_names(), analyzer.phrase_names()
         changed = {st for st in old.keys() | new.keys() if old.get(st) != new.get(st)}
@@ -148,7 +153,7 @@ class Previous:
         for st, (group_names, _) in old.items():
             if stems.intersection(st):
                 names |= group_names
-        index = _postings(self.conn, lambda sid: "")
+        index = index if index is not None else self.postings()
         sentences: dict[str, set[int]] = {}
         for name in names:
             for sid in index.postings.get(self.key_ids.get(name, -1), ()):  # type: ignore[union-attr]
@@ -216,7 +221,7 @@ def analyse(
                    json.dumps(norms.get(src.id, [])))
         sentences += reused
         documents.append((src.id, *row))
-    vocabulary = _vocabulary(previous, {src.id for src in sources}, fresh)
+    vocabulary = total_vocabulary(previous, {src.id for src in sources}, fresh)
     sentences.sort(key=lambda s: s.id)
     postings = SentencePostings()
     for s in sentences:
@@ -226,7 +231,7 @@ def analyse(
     return list(fresh)
 
 
-def _vocabulary(
+def total_vocabulary(
     previous: Previous | None, documents: set[str], fresh: dict[str, Counter[str]]
 ) -> dict[str, int]:
     """The words of all the documents and how often each occurs (the speller's vocabulary):
