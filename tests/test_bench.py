@@ -99,7 +99,9 @@ def test_bench_reports_every_figure_on_a_small_library(
     assert article["corpus"] == "article"
     assert synthetic["corpus"] == "synthetic 2,000"
     assert synthetic["sentences"] == 2000 + article["sentences"]
-    figures = ("build_s", "add_one_s", "build_peak_mb", "load_s", "p50_ms", "p99_ms", "peak_rss_mb")
+    figures = ("build_s", "add_one_s", "build_peak_mb", "load_s", "reload_s", "p50_ms", "p99_ms",
+               "peak_rss_mb")
     for key in figures:
         assert synthetic[key] > 0
+    assert synthetic["reload_how"] == "patched"  # the reload patched the index, not rebuilt it
     assert synthetic["questions"] == 3 * article["questions"] // 20
