@@ -8,7 +8,10 @@ engine answers the first question part and offers the others.
 
 A part is a question when it ends with "?" or starts with a question word or an auxiliary verb
 ("is", "did", "can"...) or a request ("tell me", "explain"). A message with no such part (a
-keyword search: "homs highway") is taken whole, less its greeting.
+keyword search: "homs highway") is taken whole, less its greeting. The part just before the
+question comes with it when the question stands on it: a condition ("if i sue, what happens to
+my licence"), a clause of the same sentence ("my .gz file is corrupt, how do i ..."), or what a
+pronoun of the question refers to ("I have an old server. how do I reach it?").
 """
 
 from __future__ import annotations
@@ -42,6 +45,18 @@ _BREAK = re.compile(
 )
 MIN_PART_WORDS = 3  # a shorter part belongs to the one before it
 MIN_CONTENT_WORDS = 2  # a question part with fewer content words is read with its context
+# A part before the question that sets its scene: a condition ("if i sign a CLA, does ..."), or
+# the thing a pronoun of the question stands for ("I have an old server. how do I reach it?").
+_CONDITION = re.compile(
+    r"^\W*(?:if|unless|once|after|before|since|whenever|suppose|supposing|assuming|say)\b",
+    re.IGNORECASE,
+)
+_REFERS_BACK = re.compile(
+    r"\b(?:it|its|they|them|their|these|those|he|him|his|she|her)\b",
+    re.IGNORECASE,
+)
+_IN_SENTENCE = re.compile(r"^[,;:]\s*$")  # a break inside one sentence (not "?", ".", a dash)
+_SPACES = re.compile(r"\s+")
 _LEADING_JOIN = re.compile(r"^\W*(?:and|but|also|so|plus|then)\s+", re.IGNORECASE)
 _PUNCT_RUNS = re.compile(r"([?!.])[?!.]+")
 
@@ -71,16 +86,29 @@ def read_message(text: str) -> Asked:
     """The question part of a chat message (see the module's docstring)."""
     stripped = _GREETING.sub("", text.strip(), count=1).strip() or text.strip()
     parts: list[str] = []
-    for part in (_clean(p) for p in _BREAK.split(stripped)):
-        if not re.search(r"\w", part):
-            continue
-        if parts and len(words(part)) < MIN_PART_WORDS:  # "..., and why?" stays with its part
-            parts[-1] = f"{parts[-1]}, {part}"
-        else:
-            parts.append(part)
-    questions = [p for p in parts if _is_question(p)]
+    seps: list[str] = []  # what came before each part
+    start, sep = 0, ""
+    for m in [*_BREAK.finditer(stripped), None]:
+        end = m.start() if m else len(stripped)
+        part = _clean(stripped[start:end])
+        if re.search(r"\w", part):
+            if parts and len(words(part)) < MIN_PART_WORDS:  # "..., and why?" stays with its part
+                parts[-1] = f"{parts[-1]}, {part}"
+            else:
+                parts.append(part)
+                seps.append(sep)
+        if m:
+            start, sep = m.end(), m.group()
+    first = next((i for i, p in enumerate(parts) if _is_question(p)), None)
     whole = _clean(stripped) or text.strip()
     # "The M5 highway. Where does it go?": a question that names nothing needs what came before.
-    if not questions or _content(questions[0]) < MIN_CONTENT_WORDS:
+    if first is None or _content(parts[first]) < MIN_CONTENT_WORDS:
         return Asked(whole)
-    return Asked(questions[0], tuple(questions[1:]))
+    question = parts[first]
+    if first and _content(before := parts[first - 1]) and (
+        _IN_SENTENCE.match(seps[first]) or _CONDITION.match(before)
+        or _REFERS_BACK.search(question)
+    ):
+        # What the question stands on comes with it: "my .gz file is corrupt, how do i ...".
+        question = before + (_SPACES.sub(" ", seps[first]) or " ") + question
+    return Asked(question, tuple(p for p in parts[first + 1 :] if _is_question(p)))

@@ -133,7 +133,14 @@ def test_a_question_without_a_specific_type_has_none(question: str) -> None:
         ("duration", "He ruled for 24 years.", False),
         ("time", "The talks resume in May.", False),
         ("time", "You may not use this file except in compliance.", True),  # the verb
-        ("person", "The cities fell.", False),  # no cue to hold: any sentence may answer
+        ("reason", "The cities fell.", False),  # no cue to hold: any sentence may answer
+        # "who": a name inside the sentence, an address, a company; not a capital that only
+        # opens the sentence.
+        ("person", "Homs fell to the forces of Hayat Tahrir al-Sham.", False),
+        ("person", "Copyright 2022 Free Software Foundation, Inc.", False),
+        ("person", "Report bugs to: bug-gzip@gnu.org", False),
+        ("person", "Permission is granted to copy this manual.", True),
+        ("person", "The cities fell.", True),
     ],
 )
 def test_an_answer_must_hold_the_cue_of_its_question_type(

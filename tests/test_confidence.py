@@ -5,10 +5,12 @@ refuses."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
 from bot.calibrate import logistic
+from bot.index import build
 from bot.search import Engine, Settings
 from bot.search.confidence import (
     FEATURES,
@@ -19,6 +21,7 @@ from bot.search.confidence import (
     probability,
     refuses,
 )
+from tests.conftest import MakeSeeds
 
 FINAL = {1: 0.9, 2: 0.85, 3: 0.5}
 
@@ -92,3 +95,24 @@ def test_the_engine_states_the_calibrated_evidence_and_refuses_below_the_thresho
 def test_a_question_nothing_in_the_document_shares_has_confidence_0(engine: Engine) -> None:
     answer = engine.ask("best pizza recipe")
     assert (answer.answered, answer.confidence, answer.raw) == (False, 0.0, 0.0)
+
+
+def test_a_runner_up_in_the_best_sentences_paragraph_is_no_rival(
+    make_seeds: MakeSeeds, tmp_path: Path
+) -> None:
+    """Two sentences of one paragraph that match alike are one passage answering, not two
+    places the answer might be: the margin is counted to the best sentence elsewhere."""
+    text = (
+        "The Vell bridge reopened on Monday after repairs. "
+        "The Vell bridge carries the old road over the river.\n\n"
+        "The harbour of Norwick is busy in summer.\n\n"
+        "Fishing boats leave the harbour before dawn.\n"
+    )
+    raw = Settings(threshold=0.0, calibration=None)
+    together = Engine(build(make_seeds(tmp_path, {"river.txt": text}), tmp_path / "a"), raw)
+    apart = text.replace("repairs. The Vell", "repairs.\n\nThe Vell")
+    other = tmp_path / "apart"
+    split = Engine(build(make_seeds(other, {"river.txt": apart}), other / "b"), raw)
+    margin = FEATURES.index("margin")
+    close = split.ask("vell bridge").evidence[margin]
+    assert together.ask("vell bridge").evidence[margin] > close + 0.3

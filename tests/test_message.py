@@ -51,5 +51,28 @@ def test_a_question_that_names_nothing_keeps_its_context() -> None:
     assert read_message(text) == Asked(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        # a condition is part of its question
+        ("if i take someone to court over a patent, what happens to my rights",
+         "if i take someone to court over a patent, what happens to my rights"),
+        # a clause of the same sentence names what the question is about
+        ("my .gz file is corrupt, how do i get some of the data back?",
+         "my .gz file is corrupt, how do i get some of the data back?"),
+        # a pronoun of the question stands for what the sentence before named
+        ("hi, I have one ancient server that only does ssh-rsa. how do I get ssh to talk to it?",
+         "I have one ancient server that only does ssh-rsa. how do I get ssh to talk to it?"),
+    ],
+)
+def test_the_part_a_question_stands_on_comes_with_it(text: str, question: str) -> None:
+    assert read_message(text).question == question
+
+
+def test_a_sentence_before_a_question_that_does_not_refer_to_it_stays_out() -> None:
+    text = "I read the whole article last night. Where is the M5 highway?"
+    assert read_message(text).question == "Where is the M5 highway?"
+
+
 def test_a_bare_greeting_stays_as_it_is() -> None:
     assert read_message("hello!").question == "hello!"

@@ -39,7 +39,8 @@ def test_a_sentence_without_the_cue_its_question_needs_keeps_cue_miss_of_its_sco
     how_many = frozenset({"quantity"})
     assert scorer.cue(0.5, 1, how_many) == 0.5 * CUE_MISS
     assert scorer.cue(0.5, 2, how_many) == 0.5
-    assert scorer.cue(0.5, 1, frozenset({"person"})) == 0.5
+    assert scorer.cue(0.5, 1, frozenset({"reason"})) == 0.5  # "why" has no cue to hold
+    assert scorer.cue(0.5, 1, frozenset({"person"})) == 0.5 * CUE_MISS  # names nobody
 
 
 def test_a_faq_entry_scoring_the_threshold_leads_with_its_cites_in_their_order() -> None:

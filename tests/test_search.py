@@ -424,3 +424,18 @@ def test_a_sentence_that_only_repeats_the_question_ranks_below_the_one_with_the_
     engine = Engine(build(seeds, tmp_path / "i.sqlite3"), Settings(threshold=0.0))
     answer = engine.ask("why was the vell bridge reopened")
     assert answer.excerpts[0].text.startswith("Engineers say")
+
+
+def test_a_who_question_is_answered_by_the_sentence_that_names_someone(
+    make_seeds: MakeSeeds, tmp_path: Path
+) -> None:
+    """A sentence holding more of the question but naming nobody is no answer to "who"."""
+    seeds = make_seeds(tmp_path, {"manual.txt": (
+        "Permission is granted to copy this manual provided the copyright notice is kept.\n\n"
+        "Copyright 2022 Free Software Foundation, Inc.\n\n"
+        "This manual describes the program.\n\n"
+        "The manual is also kept online.\n"
+    )})
+    engine = Engine(build(seeds, tmp_path / "i.sqlite3"), Settings(threshold=0.0))
+    answer = engine.ask("who holds the copyright on this manual")
+    assert answer.excerpts[0].text.startswith("Copyright 2022")

@@ -24,9 +24,38 @@ def test_a_word_near_an_index_word_is_mended_to_it(typo: str, right: str) -> Non
     assert Speller(VOCAB).correct(typo) == right
 
 
-@pytest.mark.parametrize("word", ["knight", "homs", "hom", "2024", "qusayr"])
+@pytest.mark.parametrize("word", ["knight", "homs", "hm", "2024", "qusayr"])
 def test_dictionary_index_short_and_non_alphabetic_words_stay(word: str) -> None:
     assert Speller(VOCAB).correct(word) == word
+
+
+@pytest.mark.parametrize(
+    ("typo", "right"),
+    [
+        ("tok", {"took"}),  # a letter left out
+        ("teh", {"the"}),  # two letters swapped: a stopword, which then drops out
+        ("hav", {"have", "has"}),  # stopwords both: either drops out
+    ],
+)
+def test_a_three_letter_slip_is_mended_to_the_one_word_it_can_be(
+    typo: str, right: set[str]
+) -> None:
+    assert Speller({**VOCAB, "took": 2, "tool": 1}).correct(typo) in right
+
+
+@pytest.mark.parametrize(
+    ("word", "vocab"),
+    [
+        ("rsa", {"dsa": 3}),  # a changed letter makes another short name: never mended
+        ("tol", {"tool": 1, "toll": 1}),  # two words it may be: left as it is
+        ("hom", {"homs": 1}),  # "homs", or the stopword "whom"
+        ("cbc", {"cbcs": 1}),  # a dictionary word
+    ],
+)
+def test_a_three_letter_word_stays_unless_one_slip_makes_one_index_word(
+    word: str, vocab: dict[str, int]
+) -> None:
+    assert Speller(vocab).correct(word) == word
 
 
 def test_english_level_tells_dictionary_words_from_inflections_and_names() -> None:

@@ -103,12 +103,18 @@ QTYPES: list[tuple[str, re.Pattern[str]]] = [
     ("reason", re.compile(r"\bwhy\b|\bwhat for\b")),
 ]
 SPECIFIC = {"quantity", "duration", "distance", "time", "person", "place", "reason"}
-# The cue an answer to a question type holds; types without one (who, where, why) take any.
+# The cue an answer to a question type holds; types without one (where, why) take any.
 ANSWER_HOLDS: dict[str, re.Pattern[str]] = {
     "quantity": re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.I),
     "duration": re.compile(rf"\b({_NUMBER_WORDS}|\d+) ({_TIME_WORDS})\b|\bsince\b", re.I),
     "distance": re.compile(r"\d+ ?(km|kilomet\w+|miles?|metres?|meters?)\b", re.I),
     "time": re.compile(rf"\b({_TIME_WORDS})\b|\b\d+ ?(am|pm)\b|\b(1[89]|20)\d\d\b", re.I),
+    # Someone named: a capitalised word inside the sentence (not its first), an e-mail
+    # address, a company. Prose about people names them all along; in a manual or a licence a
+    # "who" is answered by the one line that names somebody ("Copyright ... Foundation, Inc.").
+    "person": re.compile(
+        r"(?<=[a-z0-9,;:)\]] )[A-Z][a-z]+|\b[\w.+-]+@[\w-]+\.\w+|\b(Inc|Ltd|LLC|GmbH|Foundation)\b"
+    ),
 }
 
 _WH = re.compile(r"\b(who|whom|whose|whos|what|whats|which|when|where|wheres|why|how)\b")

@@ -127,7 +127,7 @@ class SentencePostings:
         width = 1 + max(max(self.keys.values, default=-1), max(context.values, default=-1))
         self.postings = _to_ids(self.keys.inverted(width), self.ids)
         self.context = _to_ids(context.inverted(width), self.ids)
-        self.place()
+        self.find_positions()
         self.weigh()
 
     def weigh(self) -> None:
@@ -135,7 +135,7 @@ class SentencePostings:
         idf = [self._key_idf(k) for k in range(len(self.postings.offsets) - 1)]
         self.weight = array("d", (sum(map(idf.__getitem__, row)) for row in self.keys.rows()))
 
-    def place(self) -> None:
+    def find_positions(self) -> None:
         """Each sentence id's place in the columns, and the corpus size."""
         pos = array(INT, [-1]) * (max(self.ids, default=-1) + 1)
         for i, sid in enumerate(self.ids):
@@ -180,7 +180,7 @@ class SentencePostings:
         for name in ("keys", "sequence", "postings", "context"):
             setattr(self, name, Rows.from_bytes(blobs[name + ".offsets"], blobs[name + ".values"]))
         self.text_of = text_of
-        self.place()
+        self.find_positions()
         return self
 
     # ------------------------------------------------------------ per sentence
@@ -204,6 +204,11 @@ class SentencePostings:
     def concepts_of(self, sid: int) -> list[frozenset[int]]:
         """Each concept's keys in text order: for what looks at words side by side."""
         return decode_sequence(self.sequence.get(self._pos[sid], ()))  # type: ignore[arg-type]
+
+    def place_of(self, sid: int) -> tuple[int, int]:
+        """The sentence's document and paragraph (by their numbers in the index)."""
+        i = self._pos[sid]
+        return self.doc[i], self.paragraph[i]
 
     def document_of(self, sid: int) -> str:
         return self.documents[self.doc[self._pos[sid]]]

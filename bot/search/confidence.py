@@ -4,15 +4,16 @@ threshold.
 The probability must mean the same for a document nobody curated as for one with a FAQ, so it
 is read from evidence every document has, not from the FAQ alone:
 - `evidence`: the best sentence's final score less a penalty for a close runner-up outside the
-  answer (the FAQ-backed score where an entry leads);
+  answer (the lead FAQ entry's cites, or the best sentence's paragraph; the FAQ-backed score
+  where an entry leads);
 - `coverage`: the share of the question's weight the best sentence holds in its own words;
 - `faq`: how well the leading FAQ entry matched (0 without one);
 - `unknown`: the share of the question's weight in words the index has never seen: a question
   about something the document never names is most likely one it does not answer
   (`mostly_unknown` grows from half the question's weight on);
-- `cue_missing`: the question asks a when/how many/how far the best sentence has no date,
-  number or distance for;
-- `margin`: how far the best sentence leads the runner-up;
+- `cue_missing`: the question asks a when/how many/how far/who the best sentence has no date,
+  number, distance or name for;
+- `margin`: how far the best sentence leads the runner-up outside the answer;
 - `single`: the question is one concept ("quit"), which says little about what is wanted.
 
 A logistic regression over these (bot/calibrate.py) gives the probability. Refit it whenever
@@ -35,9 +36,9 @@ FEATURES = (
 )
 # Fitted by `python -m bot fit` (intercept first, then one weight per feature in FEATURES).
 WEIGHTS: tuple[float, ...] = (
-    -3.606, 1.761, 1.741, 1.456, 1.562, -3.62, -1.133, 5.348, -0.18, 1.409
+    -3.352, 1.079, 2.156, 1.724, 1.968, -3.505, -1.36, 7.582, 1.081, 0.704
 )
-THRESHOLD = 0.41
+THRESHOLD = 0.5
 
 
 @dataclass(frozen=True, slots=True)

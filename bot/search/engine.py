@@ -163,7 +163,15 @@ class Engine:
         if not ranked:
             return Answer(query=question, answered=False, confidence=0.0,
                           suggestions=self._suggest(faqs, norm), others=asked.others)
-        group = set(self.faq[lead].cites) if lead else {ranked[0]}
+        # The answer is the lead FAQ entry's cites, or the best sentence with the rest of its
+        # paragraph: a close runner-up beside it says the same passage answers, not that
+        # another place in the document might.
+        if lead:
+            group = set(self.faq[lead].cites)
+        else:
+            where = self._postings.place_of(ranked[0])
+            group = {sid for sid in ranked[:MAX_EXCERPTS + MAX_MORE]
+                     if self._postings.place_of(sid) == where}
         raw, lead_by = evidence(final, ranked, group, self.settings.margin)
         top = ranked[0]
         unknown = self._unknown_share(query, weights)

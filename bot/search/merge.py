@@ -55,7 +55,7 @@ def merged(
         [(s.id, s.context) for s in new_rows],
     )
     out.text_of = old.text_of
-    out.place()
+    out.find_positions()
     out.weigh()
     return out
 

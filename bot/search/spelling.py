@@ -55,11 +55,16 @@ class Speller:
         # Misspelt question words ("wher", "whta") mend to stopwords and then drop out.
         self._targets = self._vocab + sorted(w for w in STOPWORDS if len(w) >= 3)
         self._vocab_count = dict(vocab_count)
+        # Four-letter targets by each three letters they leave when one is dropped (built
+        # when a three-letter word first needs it): "tok" -> {"took"}.
+        self._short: dict[str, set[str]] | None = None
         # A cache per speller, so a reloaded engine's old one can be freed with it.
         self.correct = lru_cache(maxsize=8192)(self.correct)
 
     def correct(self, word: str) -> str:
         """Mend a misspelt word against the index vocabulary; real English words stay."""
+        if len(word) == 3 and word.isalpha():
+            return self._correct_short(word)
         if len(word) < 4 or word in self._vocab_set or word in STOPWORDS or not word.isalpha():
             return word
         for other in spelling_variants(word):
@@ -75,6 +80,28 @@ class Speller:
             return word
         top = max(best, key=lambda m: (m[1], self._vocab_count.get(m[0], 0)))
         return top[0]
+
+    def _correct_short(self, word: str) -> str:
+        """A three-letter word is mended only by the two slips short words suffer, a letter left
+        out ("tok", "hav") or two swapped ("teh"), and only to a single word: a changed letter
+        would turn one short name into another ("rsa" into "dsa")."""
+        if word in self._vocab_set or word in STOPWORDS or english_level(word):
+            return word
+        if self._short is None:  # built whole, then shared: the bot's threads see all or none
+            short: dict[str, set[str]] = {}
+            for t in self._targets:
+                if len(t) == 4 and t.isalpha():
+                    for i in range(4):
+                        short.setdefault(t[:i] + t[i + 1 :], set()).add(t)
+            self._short = short
+        found = set(self._short.get(word, ()))
+        for i in range(2):
+            swapped = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+            if swapped != word and (swapped in self._vocab_set or swapped in STOPWORDS):
+                found.add(swapped)
+        if len(found) == 1 or (found and found <= STOPWORDS):  # a slip of a stopword drops out
+            return min(found)
+        return word
 
     def complete(self, prefix: str) -> str:
         """The most frequent index word that starts with an unfinished last word."""
