@@ -19,6 +19,7 @@ LEAD_BONUS = 0.06  # at most this much for naming all of the question in its fir
 LEAD_CONCEPTS = 3  # how many of a sentence's first concepts say what it is about
 TITLE_BONUS = 0.1  # at most this much for a document whose title holds the whole question
 RECENCY_BONUS = 0.01  # the newest document's edge over the oldest: a tie-breaker only
+_NONE: frozenset[int] = frozenset()
 
 
 def phrase_bonus(
@@ -33,27 +34,31 @@ def phrase_bonus(
     if len(query) < 2 or not direct:
         return direct
     total = sum(weights) or 1.0
-    asked = [c.keys for c in query]
+    # Which of the question's concepts each key stands for: a sentence's concepts are then
+    # matched by a look-up per key, not a set test per (concept, question concept) pair.
+    asking: dict[Key, set[int]] = defaultdict(set)
+    for i, c in enumerate(query):
+        for k in c.keys:
+            asking[k].add(i)
+    keys = frozenset(asking)
     out = dict(direct)
     for sid in heapq.nlargest(PHRASE_RERANK, direct, key=direct.__getitem__):
-        seq = concepts_of(sid)  # each concept's keys, in text order
-        held = 0.0
-        for i in range(len(query) - 1):
-            a, b = query[i].keys, query[i + 1].keys
-            if any(not a.isdisjoint(x) and not b.isdisjoint(y) for x, y in pairwise(seq)):
-                held += weights[i] + weights[i + 1]
+        # each of the sentence's concepts, in text order: the question's concepts it is
+        matched = [
+            _NONE if x.isdisjoint(keys) else set().union(*(asking[k] for k in x & keys))
+            for x in concepts_of(sid)
+        ]
+        pairs = {i for here, after in pairwise(matched) for i in here if i + 1 in after}
+        held = sum(weights[i] + weights[i + 1] for i in pairs)
         out[sid] += PHRASE_BONUS * held / (2 * total)
         # A sentence is about what it names first ("The default compression level is -6",
         # '"Source" form shall mean'): one that only mentions the question's words late, in
         # passing, is less likely its answer. One that says nothing besides them ("The Vell
         # bridge reopened.") only repeats the question.
-        if all(any(x & k for k in asked) for x in seq):
+        if all(matched):
             continue
-        head = seq[:LEAD_CONCEPTS]
-        early = sum(
-            w for c, w in zip(query, weights, strict=True) if any(c.keys & x for x in head)
-        )
-        out[sid] += LEAD_BONUS * early / total
+        early = set().union(*matched[:LEAD_CONCEPTS])
+        out[sid] += LEAD_BONUS * sum(weights[i] for i in early) / total
     return out
 
 
