@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache
@@ -282,9 +283,19 @@ class SentencePostings:
         if len(acc) > SHORTLIST:  # common words and cues only reorder the best partial matches
             # sorted() is heapq.nlargest's documented equivalent, and faster on thousands
             acc = dict(sorted(acc.items(), key=itemgetter(1), reverse=True)[:SHORTLIST])
+        pos, off, values = self._pos, self.keys.offsets, self.keys.values
         for c, w in common:
+            if len(c.keys) > 1 or type(c.exact) is not int:
+                for sid in acc:
+                    acc[sid] += w * self.match(c, sid)
+                continue
+            k = c.exact  # one key, the usual case: match() inlined, a few hundred times each
             for sid in acc:
-                acc[sid] += w * self.match(c, sid)
+                i = pos[sid]
+                a, b = off[i], off[i + 1]
+                j = bisect_left(values, k, a, b)
+                if j < b and values[j] == k:
+                    acc[sid] += w
         return acc
 
 
