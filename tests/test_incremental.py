@@ -261,6 +261,51 @@ def test_changing_a_document_resplits_only_it_under_fresh_ids(
     assert min(harbour) > max(before)  # an old id never comes back naming another sentence
     assert [r[5] for _, r in sorted(harbour.items())][-1] == "A seal slept on the slipway."
     assert Engine(db).ask("where did the seal sleep").excerpts[0].document == "kelby-harbour"
+    assert last_build(db)["how"] == "patched"
+    full = seeds.parent / "full.sqlite3"
+    build(seeds, full, force=True)
+    assert _analysis(db) == _analysis(full)
+    assert _postings(db) == _postings(full)
+    assert _vocabulary(db) == _vocabulary(full)
+    assert _table(db, "select rowid, text from sentences_fts") == _table(
+        db, "select id, text from sentences"
+    )
+    assert list(sqlite_utils.Database(db)["sentences"].search("seal", quote=True))
+
+
+def test_changing_a_cited_document_builds_the_index_whole_and_checks_its_cites(
+    library: tuple[Path, Path], make_seeds: MakeSeeds
+) -> None:
+    """A patch leaves the FAQ's cites as they were: when the document they quote changes,
+    the full build resolves them again against its new sentences."""
+    seeds, db = library
+    cited = _table(
+        db, "select s.document from faq_cites f join sentences s on s.id = f.sentence_id"
+    )
+    assert {r[0] for r in cited} == {"vell-flood"}
+    make_seeds(seeds.parent, {"vell-flood.txt": FLOOD + "\nThe river fell by Sunday.\n"})
+    build(seeds, db)
+    assert last_build(db)["how"] == "built"
+    assert _table(db, "select count(*) from faq_cites") == _table(
+        db, "select count(*) from faq_cites f join sentences s on s.id = f.sentence_id"
+    )
+
+
+def test_a_patch_that_fails_half_way_leaves_the_old_index(
+    library: tuple[Path, Path], make_seeds: MakeSeeds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeds, db = library
+    before = db.read_bytes()
+
+    def broken(*args: Any) -> list[str]:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("bot.update.update", broken)
+    make_seeds(seeds.parent, {"pellow-orchard.txt": ORCHARD})
+    with pytest.raises(OSError, match="disk full"):
+        build(seeds, db)
+    assert db.read_bytes() == before
+    assert [p.name for p in db.parent.iterdir()] == [db.name]  # no temporary file left
 
 
 def test_changing_a_documents_metadata_resplits_it(
