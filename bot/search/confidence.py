@@ -14,7 +14,18 @@ is read from evidence every document has, not from the FAQ alone:
 - `cue_missing`: the question asks a when/how many/how far/who the best sentence has no date,
   number, distance or name for;
 - `margin`: how far the best sentence leads the runner-up outside the answer;
-- `single`: the question is one concept ("quit"), which says little about what is wanted.
+- `single`: the question is one concept ("quit"), which says little about what is wanted;
+- `faq_short`: where the best sentence's document has FAQ entries (citing it), how far the best
+  entry falls short of matching the question (0 for a document without): where someone listed
+  what people ask about a document, a question none of it matches well is less likely one the
+  document answers (a little below 0 for an entry matching beyond its full score);
+- `held`: how much of the question the best sentence holds in absolute terms, not as a share:
+  the weight (idf) of what it holds, counted in the question's rarest concept the documents
+  have (HELD_RARE of them make 1). One common word held of a question that also names a rare
+  one the document has is little evidence; the rare one and more besides is much;
+- `rarest`: the rarest of the question's concepts the best sentence holds, against the rarest
+  the documents have: the question's most specific known word in the sentence (1), or only
+  its common ones (less).
 
 A logistic regression over these (bot/calibrate.py) gives the probability. Refit it whenever
 scoring changes: `python -m bot fit` scores the training sets (tests/data/questions.jsonl on the
@@ -32,13 +43,14 @@ from bot.calibrate import logistic
 
 FEATURES = (
     "evidence", "coverage", "faq", "unknown", "mostly_unknown", "cue_missing", "margin", "single",
-    "known_covered",
+    "known_covered", "faq_short", "held", "rarest",
 )
+HELD_RARE = 3.0  # `held` reaches 1 at this many times the weight of the rarest concept
 # Fitted by `python -m bot fit` (intercept first, then one weight per feature in FEATURES).
 WEIGHTS: tuple[float, ...] = (
-    -3.352, 1.079, 2.156, 1.724, 1.968, -3.505, -1.36, 7.582, 1.081, 0.704
+    -4.208, 2.162, 0.815, 1.762, 1.657, -2.501, -1.994, 6.933, 1.663, -0.144, -1.851, 1.868, 0.958,
 )
-THRESHOLD = 0.5
+THRESHOLD = 0.37
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +64,9 @@ class Evidence:
     cue_missing: float
     margin: float
     single: float
+    faq_short: float = 0.0
+    held: float = 0.0
+    rarest: float = 0.0
 
     @property
     def known_covered(self) -> float:

@@ -25,7 +25,7 @@ from bot.message import read_message
 from bot.search import store
 from bot.search.analysis import Concept, Key, question_types, spelling_words
 from bot.search.candidates import holders_of
-from bot.search.confidence import Evidence, evidence, probability, refuses
+from bot.search.confidence import HELD_RARE, Evidence, evidence, probability, refuses
 from bot.search.phrasings import Phrasing, PhrasingPostings
 from bot.search.rerank import Library, phrase_bonus
 from bot.search.scoring import SUGGESTIONS, Scorer
@@ -120,6 +120,11 @@ class Engine:
             for r in db.query("select id, question, answer from faq order by rowid")
         }
         self._faq_ids = list(self.faq)
+        # The documents a FAQ entry cites: someone listed what people ask about them.
+        self._faq_documents = {
+            self._postings.document_of(sid)
+            for e in self.faq.values() for sid in e.cites if sid in self.sentences
+        }
         self._faq_norms = [normalise(self.faq[f].question) for f in self._faq_ids]
         self._scorer = Scorer(
             self._postings, phrasings, {fid: e.cites for fid, e in self.faq.items()}
@@ -185,6 +190,8 @@ class Engine:
             # unscored): the lead is counted up to there.
             margin=min(lead_by, final[top] - self._relevance_floor(final[top]), 1.0),
             single=1.0 if len(query) == 1 else 0.0,
+            faq_short=self._faq_short(faqs, top),
+            **self._held(query, weights, top),
         )
         confidence = probability(seen, self.settings.calibration)
         if refuses(confidence, self.settings.threshold):
@@ -243,6 +250,31 @@ class Engine:
             if not self._postings.df(c.keys) and not self._phrasing_postings.holds(c.keys)
         )
         return missing / total
+
+    def _faq_short(self, faqs: list[tuple[float, str]], sid: int) -> float:
+        """How far the best FAQ entry falls short of the question, where the answer's document
+        has FAQ entries (0 where it has none: a library may curate only some documents)."""
+        if sid not in self.sentences or self._postings.document_of(sid) not in self._faq_documents:
+            return 0.0
+        # A score can pass 1 by the bonuses of a matching question type and wording.
+        return 1.0 - (faqs[0][0] if faqs else 0.0)
+
+    def _held(self, query: list[Concept], weights: list[float], sid: int) -> dict[str, float]:
+        """What of the question the sentence holds, counted in the question's rarest concept
+        that the documents have (so that neither the corpus's size nor the question's length
+        sets the scale): the weight of all it holds (a synonym counting in part; HELD_RARE such
+        concepts make 1), and that of the rarest concept it holds."""
+        known = [w for c, w in zip(query, weights, strict=True) if self._postings.df(c.keys)]
+        if not known or sid not in self.sentences:
+            return {"held": 0.0, "rarest": 0.0}
+        unit = max(known)
+        got, rarest = 0.0, 0.0
+        for c, w in zip(query, weights, strict=True):
+            share = self._postings.match(c, sid)
+            if share:
+                got += w * share
+                rarest = max(rarest, w)
+        return {"held": min(1.0, got / (unit * HELD_RARE)), "rarest": min(1.0, rarest / unit)}
 
     def _sentence_concepts(self, sid: int) -> list[Concept]:
         return self.concepts(self._text(sid))
