@@ -283,19 +283,24 @@ class SentencePostings:
         if len(acc) > SHORTLIST:  # common words and cues only reorder the best partial matches
             # sorted() is heapq.nlargest's documented equivalent, and faster on thousands
             acc = dict(sorted(acc.items(), key=itemgetter(1), reverse=True)[:SHORTLIST])
+        # match() inlined: a few hundred binary searches in place per common concept.
         pos, off, values = self._pos, self.keys.offsets, self.keys.values
         for c, w in common:
-            if len(c.keys) > 1 or type(c.exact) is not int:
-                for sid in acc:
-                    acc[sid] += w * self.match(c, sid)
-                continue
-            k = c.exact  # one key, the usual case: match() inlined, a few hundred times each
+            exact = c.exact if type(c.exact) is int else None
+            others = [k for k in c.keys if k != c.exact and type(k) is int]
             for sid in acc:
                 i = pos[sid]
                 a, b = off[i], off[i + 1]
-                j = bisect_left(values, k, a, b)
-                if j < b and values[j] == k:
-                    acc[sid] += w
+                if exact is not None:
+                    j = bisect_left(values, exact, a, b)
+                    if j < b and values[j] == exact:
+                        acc[sid] += w
+                        continue
+                for k in others:
+                    j = bisect_left(values, k, a, b)
+                    if j < b and values[j] == k:
+                        acc[sid] += w * SYNONYM_MATCH
+                        break
         return acc
 
 
