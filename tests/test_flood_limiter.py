@@ -92,7 +92,9 @@ def _run(
 def test_no_second_goes_over_telegrams_overall_limit(per_second: int) -> None:
     sent = _run(FloodLimiter(per_second, max_retries=0), private=300, per_group=0)
     assert len(sent["all"]) == 300  # everything went, in the end
-    assert _max_in_window(sent["all"], 1.0) <= 30
+    # No second carries more than the configured pace, burst included: Telegram's 30 less room
+    # for the network bunching requests up (at 1 a second: the burst of one, then one a second).
+    assert _max_in_window(sent["all"], 1.0) <= max(per_second, 2)
     assert _max_in_window(sent["all"], 10.0) <= 10 * per_second + 5  # at the configured pace
 
 

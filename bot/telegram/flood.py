@@ -8,8 +8,10 @@ in a private chat (short bursts tolerated).
 The limiters are leaky buckets: over any span they let through their burst plus their rate
 times the span. PTB's defaults (30 a second and 20 a minute a group, each all at once, and no
 private-chat limit) can thus put 60 requests in one second and 40 in one group's minute. So:
-`per_second` overall (at most 25) in steps of 5, 15 a minute a group in steps of 5, and in a
-private chat 3 at once then one every 1.1 s.
+overall, at most `per_second` (at most 25) in any second, burst included: 5 at once, then
+per_second - 5 a second (Telegram counts requests as they arrive, and the network and a busy
+event loop bunch them up: a pace that reaches 30 in a second on paper draws 429s in practice);
+15 a minute a group in steps of 5; and in a private chat 3 at once then one every 1.1 s.
 
 One gap is PTB's: a request takes its chat's slot before it queues for the overall one, so
 while the overall limit is the bottleneck one chat's replies can bunch up; a 429 that may then
@@ -44,10 +46,14 @@ class FloodLimiter(AIORateLimiter):
     """AIORateLimiter plus the private-chat limit it lacks."""
 
     def __init__(self, per_second: int, max_retries: int) -> None:
-        burst = min(BURST, per_second)
+        # A leaky bucket lets its burst plus its rate through in a second: the rate is what is
+        # left of `per_second` after the burst, so that no second carries more than per_second
+        # (25 by default: Telegram's 30 less room for the network bunching requests up).
+        burst = max(1, min(BURST, per_second // 2))
+        steady = max(1, per_second - burst)
         super().__init__(
             overall_max_rate=burst,
-            overall_time_period=burst / per_second,
+            overall_time_period=burst / steady,
             group_max_rate=BURST,
             group_time_period=60 * BURST / GROUP_PER_MINUTE,
             max_retries=max_retries,
