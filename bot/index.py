@@ -21,7 +21,7 @@ import logging
 import os
 import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -349,6 +349,29 @@ def alias_groups(
     return named
 
 
+def document_row(d: Document) -> dict[str, Any]:
+    """A document's row of the `documents` table."""
+    return {"id": d.id, "path": d.path.name, "title": d.title, "publisher": d.publisher,
+            "date": d.date, "language": d.language, "url": d.url, "hash": d.hash,
+            "paragraphs": len(d.paragraphs), "sentences": len(d.sentences)}
+
+
+def paragraph_rows(docs: list[Document]) -> Iterator[tuple[str, int, int, int, str]]:
+    """The rows of the `paragraphs` table: document, paragraph, start, end, text."""
+    return ((d.id, p.number, p.start, p.end, p.text) for d in docs for p in d.paragraphs)
+
+
+def sentence_rows(
+    docs: list[Document], ids: dict[str, list[int]]
+) -> Iterator[tuple[int, str, int, int, int, int, str]]:
+    """The rows of the `sentences` table: id, document, paragraph, sentence, start, end, text."""
+    return (
+        (sid, d.id, s.paragraph, s.number, s.start, s.end, s.text)
+        for d in docs
+        for sid, s in zip(ids[d.id], d.sentences, strict=True)
+    )
+
+
 def _write(
     db: sqlite_utils.Database,
     seeds: Seeds,
@@ -373,39 +396,15 @@ def _write(
             ],
             pk="key",
         )
-        db["documents"].insert_all(
-            [
-                {
-                    "id": d.id,
-                    "path": d.path.name,
-                    "title": d.title,
-                    "publisher": d.publisher,
-                    "date": d.date,
-                    "language": d.language,
-                    "url": d.url,
-                    "hash": d.hash,
-                    "paragraphs": len(d.paragraphs),
-                    "sentences": len(d.sentences),
-                }
-                for d in docs
-            ],
-            pk="id",
-        )
+        db["documents"].insert_all([document_row(d) for d in docs], pk="id")
         # The two big tables by plain executemany: sqlite-utils' insert_all spent more than a
         # second per 100,000 rows on type checks, most of an incremental build.
         span = {"start": int, "end": int, "text": str}
         db["paragraphs"].create(
             {"document": str, "paragraph": int, **span}, pk=("document", "paragraph")
         )
-        db.conn.executemany(
-            "insert into paragraphs values (?, ?, ?, ?, ?)",
-            ((d.id, p.number, p.start, p.end, p.text) for d in docs for p in d.paragraphs),
-        )
-        rows = sorted(
-            (sid, d.id, s.paragraph, s.number, s.start, s.end, s.text)
-            for d in docs
-            for sid, s in zip(ids[d.id], d.sentences, strict=True)
-        )
+        db.conn.executemany("insert into paragraphs values (?, ?, ?, ?, ?)", paragraph_rows(docs))
+        rows = sorted(sentence_rows(docs, ids))
         db["sentences"].create(
             {"id": int, "document": str, "paragraph": int, "sentence": int, **span}, pk="id"
         )

@@ -149,18 +149,12 @@ def _remove(conn: sqlite3.Connection, gone: set[str]) -> None:
 
 
 def _insert(conn: sqlite3.Connection, new: list[Document], ids: dict[str, list[int]]) -> None:
-    conn.executemany(
-        "insert into documents (id, path, title, publisher, date, language, url, hash, "
-        "paragraphs, sentences) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        ((d.id, d.path.name, d.title, d.publisher, d.date, d.language, d.url, d.hash,
-          len(d.paragraphs), len(d.sentences)) for d in new),
-    )
-    conn.executemany(
-        "insert into paragraphs values (?, ?, ?, ?, ?)",
-        ((d.id, p.number, p.start, p.end, p.text) for d in new for p in d.paragraphs),
-    )
-    rows = [(sid, d.id, s.paragraph, s.number, s.start, s.end, s.text)
-            for d in new for sid, s in zip(ids[d.id], d.sentences, strict=True)]
-    conn.executemany("insert into sentences values (?, ?, ?, ?, ?, ?, ?)", rows)
+    from bot import index
+
+    rows = [tuple(index.document_row(d).values()) for d in new]
+    conn.executemany("insert into documents values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    conn.executemany("insert into paragraphs values (?, ?, ?, ?, ?)", index.paragraph_rows(new))
+    sentences = list(index.sentence_rows(new, ids))
+    conn.executemany("insert into sentences values (?, ?, ?, ?, ?, ?, ?)", sentences)
     conn.executemany("insert into sentences_fts (rowid, text) values (?, ?)",
-                     ((r[0], r[6]) for r in rows))
+                     ((r[0], r[6]) for r in sentences))
