@@ -31,7 +31,10 @@ The Vell river flooded the lower town after three days of rain.
 
 Volunteers told reporters about the clean-up in the market square.
 """
-NORWICK_ALIASES = '[[alias]]\nterms = ["United States", "US", "America"]\n'
+NORWICK_ALIASES = (
+    '[[alias]]\nterms = ["United States", "US", "America"]\n'
+    '[[synonym]]\nterms = ["flooded", "inundated", "swamped"]\n'
+)
 NORWICK_FAQ = """[[faq]]
 id = "norwick_aid"
 question = "What aid did Norwick get?"
@@ -221,6 +224,14 @@ def test_us_in_capitals_matches_the_united_states(norwick: Engine) -> None:
         answer = norwick.ask(question)
         assert answer.answered, question
         assert answer.excerpts[0].text.startswith("The United States sent")
+
+
+def test_one_word_alone_does_not_stand_for_its_synonyms(norwick: Engine) -> None:
+    """"quit" alone once led to an answer through a synonym group ("cut off"): a word of like
+    meaning is evidence inside a question, not in place of one."""
+    assert not norwick.ask("swamped").answered
+    answer = norwick.ask("was the lower town swamped")
+    assert answer.answered and answer.excerpts[0].text.startswith("The Vell river flooded")
 
 
 def test_lowercase_us_is_the_pronoun_not_the_country(norwick: Engine) -> None:

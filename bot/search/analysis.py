@@ -272,6 +272,12 @@ class Analyzer:
                 i += 1
         return out
 
+    def without_synonyms(self, c: Concept) -> Concept:
+        """The concept by its own words and the names of its thing, without words of like
+        meaning: one word alone ("quit") says too little to stand for its synonyms."""
+        keys = frozenset(k for k in c.keys if k == c.exact or k in self.alias_keys)
+        return c if keys == c.keys else Concept(keys, c.exact, c.start, c.end, c.words)
+
     def _word_keys(self, toks: list[tuple[str, int, int, bool]], st: list[str]) -> set[Key]:
         """Names and synonym groups that single words of a phrase have on their own (index side).
 

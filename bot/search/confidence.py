@@ -48,9 +48,9 @@ FEATURES = (
 HELD_RARE = 3.0  # `held` reaches 1 at this many times the weight of the rarest concept
 # Fitted by `python -m bot fit` (intercept first, then one weight per feature in FEATURES).
 WEIGHTS: tuple[float, ...] = (
-    -4.208, 2.162, 0.815, 1.762, 1.657, -2.501, -1.994, 6.933, 1.663, -0.144, -1.851, 1.868, 0.958,
+    -3.931, 2.245, 1.483, 1.681, 2.173, -2.269, -2.008, 7.24, 1.609, -0.502, -1.778, 1.745, 0.4,
 )
-THRESHOLD = 0.37
+THRESHOLD = 0.36
 
 
 @dataclass(frozen=True, slots=True)

@@ -146,6 +146,8 @@ class Engine:
         asked = read_message(text)
         text = asked.question
         query = self.concepts(text, query=True)
+        if len(query) == 1:
+            query = [self._analyzer.without_synonyms(query[0])]
         if not query:
             return Answer(query=question, answered=False, confidence=0.0,
                           suggestions=self._suggest([], normalise(text)), others=asked.others)
