@@ -25,7 +25,8 @@ from bot.message import read_message
 from bot.search import store
 from bot.search.analysis import Concept, Key, question_types, spelling_words
 from bot.search.candidates import holders_of
-from bot.search.confidence import HELD_RARE, Evidence, evidence, probability, refuses
+from bot.search.confidence import probability, refuses
+from bot.search.gauge import Gauge
 from bot.search.phrasings import Phrasing, PhrasingPostings
 from bot.search.rerank import Library, phrase_bonus
 from bot.search.scoring import SUGGESTIONS, Scorer
@@ -121,7 +122,7 @@ class Engine:
         }
         self._faq_ids = list(self.faq)
         # The documents a FAQ entry cites: someone listed what people ask about them.
-        self._faq_documents = {
+        faq_documents = {
             self._postings.document_of(sid)
             for e in self.faq.values() for sid in e.cites if sid in self.sentences
         }
@@ -133,6 +134,7 @@ class Engine:
             vocab_count[w] += 1
         analyzer.speller = Speller(vocab_count)
         self._library = Library(self.documents.values(), analyzer)
+        self._gauge = Gauge(self._postings, phrasings, self._scorer, faq_documents)
 
     def concepts(self, text: str, query: bool = False) -> list[Concept]:
         """The concepts of a text; a query has its misspelt and half-typed words mended."""
@@ -179,22 +181,13 @@ class Engine:
             where = self._postings.place_of(ranked[0])
             group = {sid for sid in ranked[:MAX_EXCERPTS + MAX_MORE]
                      if self._postings.place_of(sid) == where}
-        raw, lead_by = evidence(final, ranked, group, self.settings.margin)
         top = ranked[0]
-        unknown = self._unknown_share(query, weights)
-        seen = Evidence(
-            evidence=raw,
-            coverage=min(1.0, direct.get(top, 0.0)),
-            faq=next((score for score, fid in faqs if fid == lead), 0.0) if lead else 0.0,
-            unknown=unknown,
-            cue_missing=1.0 if self._scorer.lacks_cue(top, qtypes) else 0.0,
-            # Only a runner-up above the relevance floor is certain (FAQ entries below it may go
-            # unscored): the lead is counted up to there.
-            margin=min(lead_by, final[top] - self._relevance_floor(final[top]), 1.0),
-            single=1.0 if len(query) == 1 else 0.0,
-            faq_short=self._faq_short(faqs, top),
-            **self._held(query, weights, top),
-        )
+        # Only a runner-up above the relevance floor is certain (FAQ entries below it may go
+        # unscored): the lead is counted up to there.
+        headroom = final[top] - self._relevance_floor(final[top])
+        seen = self._gauge.read(query, weights, qtypes, direct, final, ranked, group, faqs, lead,
+                                self.settings.margin, headroom)
+        raw = seen.evidence
         confidence = probability(seen, self.settings.calibration)
         if refuses(confidence, self.settings.threshold):
             return Answer(query=question, answered=False, confidence=confidence,
@@ -241,42 +234,6 @@ class Engine:
         """Below this, a sentence next to a best one scoring `top` is neither quoted
         (RELATIVE_FLOOR) nor a close runner-up (margin)."""
         return min(RELATIVE_FLOOR * top, top - self.settings.margin)
-
-    def _unknown_share(self, query: list[Concept], weights: list[float]) -> float:
-        """The share of the question's weight in concepts neither a sentence nor a FAQ
-        phrasing holds: what the question asks about and the index never mentions."""
-        total = sum(weights) or 1.0
-        missing = sum(
-            w
-            for c, w in zip(query, weights, strict=True)
-            if not self._postings.df(c.keys) and not self._phrasing_postings.holds(c.keys)
-        )
-        return missing / total
-
-    def _faq_short(self, faqs: list[tuple[float, str]], sid: int) -> float:
-        """How far the best FAQ entry falls short of the question, where the answer's document
-        has FAQ entries (0 where it has none: a library may curate only some documents)."""
-        if sid not in self.sentences or self._postings.document_of(sid) not in self._faq_documents:
-            return 0.0
-        # A score can pass 1 by the bonuses of a matching question type and wording.
-        return 1.0 - (faqs[0][0] if faqs else 0.0)
-
-    def _held(self, query: list[Concept], weights: list[float], sid: int) -> dict[str, float]:
-        """What of the question the sentence holds, counted in the question's rarest concept
-        that the documents have (so that neither the corpus's size nor the question's length
-        sets the scale): the weight of all it holds (a synonym counting in part; HELD_RARE such
-        concepts make 1), and that of the rarest concept it holds."""
-        known = [w for c, w in zip(query, weights, strict=True) if self._postings.df(c.keys)]
-        if not known or sid not in self.sentences:
-            return {"held": 0.0, "rarest": 0.0}
-        unit = max(known)
-        got, rarest = 0.0, 0.0
-        for c, w in zip(query, weights, strict=True):
-            share = self._postings.match(c, sid)
-            if share:
-                got += w * share
-                rarest = max(rarest, w)
-        return {"held": min(1.0, got / (unit * HELD_RARE)), "rarest": min(1.0, rarest / unit)}
 
     def _sentence_concepts(self, sid: int) -> list[Concept]:
         return self.concepts(self._text(sid))
