@@ -134,7 +134,7 @@ class Engine:
             vocab_count[w] += 1
         analyzer.speller = Speller(vocab_count)
         self._library = Library(self.documents.values(), analyzer)
-        self._gauge = Gauge(self._postings, phrasings, self._scorer, faq_documents)
+        self._gauge = Gauge(self._postings, phrasings, faq_documents)
 
     def concepts(self, text: str, query: bool = False) -> list[Concept]:
         """The concepts of a text; a query has its misspelt and half-typed words mended."""

@@ -13,7 +13,6 @@ from bot.search.analysis import Concept
 from bot.search.candidates import SentencePostings
 from bot.search.confidence import HELD_RARE, Evidence, evidence
 from bot.search.phrasings import PhrasingPostings
-from bot.search.scoring import Scorer
 
 
 class Gauge:
@@ -23,12 +22,10 @@ class Gauge:
         self,
         postings: SentencePostings,
         phrasings: PhrasingPostings,
-        scorer: Scorer,
         faq_documents: Set[str],
     ) -> None:
         self._postings = postings
         self._phrasings = phrasings
-        self._scorer = scorer
         # The documents a FAQ entry cites: someone listed what people ask about them.
         self._faq_documents = faq_documents
 
@@ -56,7 +53,7 @@ class Gauge:
             coverage=min(1.0, direct.get(top, 0.0)),
             faq=next((score for score, fid in faqs if fid == lead), 0.0) if lead else 0.0,
             unknown=self.unknown_share(query, weights),
-            cue_missing=1.0 if self._scorer.lacks_cue(top, qtypes) else 0.0,
+            cue_missing=1.0 if self._postings.lacks_cue(top, qtypes) else 0.0,
             margin=min(lead_by, headroom, 1.0),
             single=1.0 if len(query) == 1 else 0.0,
             faq_short=self.faq_short(faqs, top),
